@@ -1,0 +1,25 @@
+# One block per dependency. All come from Debian bookworm packages (scripts/setup.sh installs them).
+
+# OpenSSL 3.0: all cryptography, TLS and X.509.
+find_package(OpenSSL 3.0 REQUIRED)
+
+# nlohmann-json 3.11: JSON everywhere.
+find_package(nlohmann_json 3.11 REQUIRED)
+
+# fmt 9 + spdlog 1.10 (built against the external fmt).
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+
+# prometheus-cpp 1.0: metrics registry and text exposition (core only; we serve /metrics ourselves).
+find_package(prometheus-cpp REQUIRED COMPONENTS core)
+
+# GoogleTest / GoogleMock.
+find_package(GTest REQUIRED)
+
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "http" IN_LIST CLOISTER_COMPONENTS)
+  # Boost 1.74: Asio + Beast, header-only.
+  find_package(Boost 1.74 REQUIRED)
+  find_package(Threads REQUIRED)
+  # CLI11 2.1: command-line parsing (header-only).
+  find_package(CLI11 REQUIRED)
+endif()

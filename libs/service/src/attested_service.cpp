@@ -1,0 +1,71 @@
+#include "cloister/service/attested_service.h"
+
+#include "cloister/core/log.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace cloister::service {
+
+namespace {
+
+[[noreturn]] void fatal(const std::string& service, const std::string& what, const Error& error) {
+  log::error(what, {{"code", error.name()}, {"detail", error.detail}});
+  log::flush();
+  std::cerr << service << ": " << what << ": " << error.to_string() << "\n";
+  std::exit(1);
+}
+
+ServiceDefinition with_attested_options(ServiceDefinition definition) {
+  auto options = attested_options();
+  definition.options.insert(definition.options.begin(), options.begin(), options.end());
+  return definition;
+}
+
+}  // namespace
+
+nlohmann::json describe_caller(const attestation::VerifiedToken& token) {
+  return {{"tee", token.tee},
+          {"simulated", token.simulated},
+          {"jti", token.jti},
+          {"measurement", token.claims.value("measurement", std::string())},
+          {"debuggable", token.claims.value("debuggable", false)},
+          {"tcb_status", token.claims.value("tcb_status", std::string())},
+          {"expires_at", token.expires_at}};
+}
+
+AttestedService::AttestedService(const ServiceDefinition& definition, int argc, char** argv)
+    : name_(definition.name),
+      config_(load_config(with_attested_options(definition), argc, argv)),
+      metrics_(std::make_shared<Metrics>()) {
+  auto tls = make_tls_identity(config_, name_);
+  if (!tls) fatal(name_, "TLS identity", tls.error());
+  tls_.emplace(std::move(*tls));
+  auto identity = AttestedIdentity::create(config_, *tls_, metrics_->registry());
+  if (!identity) fatal(name_, "attested identity", identity.error());
+  identity_ = std::move(*identity);
+  auto callers = CallerAuth::create(config_, metrics_->registry());
+  if (!callers) fatal(name_, "caller policy", callers.error());
+  callers_ = std::move(*callers);
+
+  identity_->add_routes(router_);
+  router_.add("GET", "/attestation/caller",
+              callers_->require([](const http::Request&, const attestation::VerifiedToken& caller) -> Result<http::Response> {
+                return http::json_response(200, {{"caller", describe_caller(caller)}});
+              }),
+              "What this service verified about an attested caller (mutual TLS + Attestation token)");
+}
+
+AttestedService::~AttestedService() = default;
+
+int AttestedService::run() {
+  http::Server server(server_options(config_, *tls_, name_), std::move(router_), metrics_);
+  server.set_ready(false);
+  identity_->start([&server](bool ready) { server.set_ready(ready); });
+  int status = serve(server, config_, [this] { identity_->stop(); });
+  identity_->stop();
+  return status;
+}
+
+}  // namespace cloister::service

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every Debian and npm dependency Cloister needs. Idempotent: when every package is
+# already present it only checks (a second or so) and installs nothing.
+# The package list lives here and only here; `make run`, `make test` and `.ci/run` call this.
+set -euo pipefail
+
+DEBIAN_PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config make git
+  # libraries
+  libssl-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  prometheus-cpp-dev libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # servers and tools used by `cloister up` and the tests
+  openssl curl redis-server prometheus
+)
+# Node.js 20 + npm come with the machine image; Debian's nodejs is only a fallback.
+command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs npm)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+# npm packages (tests/node): installed from the lock file, only when it changed.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for dir in tests/node; do
+  if [[ -f "$root/$dir/package-lock.json" ]]; then
+    stamp="$root/$dir/node_modules/.cloister-lock-stamp"
+    if [[ ! -f "$stamp" ]] || ! cmp -s "$root/$dir/package-lock.json" "$stamp"; then
+      echo "setup: npm ci in $dir"
+      (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      cp "$root/$dir/package-lock.json" "$stamp"
+    fi
+  fi
+done

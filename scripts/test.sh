@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds and runs every test. Called by `make test` (and so by .ci/run) after scripts/setup.sh.
+#  1. the sanitizer build (ASan + UBSan) of the libraries whose tests must run under it;
+#  2. the normal build, then all tests through ctest, whose summary ends the output.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+jobs="${JOBS:-$(nproc)}"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+
+echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCLOISTER_SANITIZE=ON \
+  -DCLOISTER_COMPONENTS="core;crypto" >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L sanitize --output-on-failure -j"$jobs" --timeout 300 | tail -n 5
+
+echo "== build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== tests"
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600

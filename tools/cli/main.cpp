@@ -1,0 +1,76 @@
+// cloister: the command-line tool — run the platform locally, request and verify tokens.
+#include "token_command.h"
+#include "up_command.h"
+
+#include "cloister/core/error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <unistd.h>
+
+using namespace cloister::cli;
+
+namespace {
+
+std::filesystem::path own_directory(const char* argv0) {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) self = std::filesystem::absolute(argv0);
+  return self.parent_path();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cloister — confidential computing for medical diagnosis"};
+  app.require_subcommand(1);
+
+  UpOptions up;
+  up.bin_dir = own_directory(argv[0]);
+  auto* up_command = app.add_subcommand("up", "Run the whole platform locally (sim TEE, development CA)");
+  up_command->add_option("--state-dir", up.state_dir, "State directory (CA, keys, logs)")->capture_default_str();
+  up_command->add_option("--bin-dir", up.bin_dir, "Directory holding the service binaries")->capture_default_str();
+  up_command->add_option("--host", up.host, "Loopback address to bind")->capture_default_str();
+  up_command->add_option("--base-port", up.base_port, "First port (attest, keys, platform, infer follow); 0: any free ports")
+      ->capture_default_str();
+  up_command->add_option("--ready-timeout", up.ready_timeout_seconds, "Seconds to wait for each service")
+      ->capture_default_str();
+  up_command->add_option("--token-lifetime", up.token_lifetime_seconds, "Attestation token lifetime in seconds")
+      ->capture_default_str();
+  up_command->add_flag("--exit-when-ready", up.exit_when_ready, "Start, check readiness, print, then stop (smoke test)");
+
+  auto* token = app.add_subcommand("token", "Attestation tokens");
+  token->require_subcommand(1);
+  TokenVerifyOptions verify;
+  auto* verify_command = token->add_subcommand("verify", "Verify a token through the issuer's OIDC discovery and JWKS");
+  verify_command->add_option("token", verify.token, "The token, or - for standard input")->required();
+  verify_command->add_option("--issuer", verify.issuer, "The attestation service URL (the pinned issuer)")->required();
+  verify_command->add_option("--ca", verify.ca_file, "CA bundle for the attestation service's certificate");
+  verify_command->add_flag("--allow-simulated", verify.allow_simulated, "Accept tokens of the sim TEE");
+  verify_command->add_flag("--allow-debug", verify.allow_debug, "Accept debuggable TEEs");
+
+  TokenRequestOptions request;
+  auto* request_command = token->add_subcommand("request", "Attest this process in the sim TEE and print a token");
+  request_command->add_option("--attest", request.attest_url, "The attestation service URL")->required();
+  request_command->add_option("--ca", request.ca_file, "CA bundle for the attestation service's certificate");
+  request_command->add_option("--sim-platform-key", request.sim_platform_key, "The simulated-platform key (PEM)")
+      ->required();
+  request_command->add_flag("--nonce", request.with_nonce, "Bind a fresh one-time nonce from the service");
+
+  auto* errors_command = app.add_subcommand("errors", "Print the table of stable error codes (Markdown)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (errors_command->parsed()) {
+    std::cout << "| code | HTTP status | meaning |\n|---|---|---|\n";
+    for (const auto& info : cloister::all_error_codes()) {
+      std::cout << "| `" << info.name << "` | " << info.http_status << " | " << info.description << " |\n";
+    }
+    return 0;
+  }
+  if (up_command->parsed()) return run_up(up);
+  if (verify_command->parsed()) return run_token_verify(verify);
+  if (request_command->parsed()) return run_token_request(request);
+  return 2;
+}

@@ -1,0 +1,21 @@
+#pragma once
+// `cloister up`: the whole platform on one machine (docs/operations.md).
+
+#include <filesystem>
+#include <string>
+
+namespace cloister::cli {
+
+struct UpOptions {
+  std::filesystem::path state_dir = ".cloister";
+  std::filesystem::path bin_dir;  // where the service binaries are; default: beside `cloister`
+  std::string host = "127.0.0.1";
+  int base_port = 8440;           // attest, keys, platform, infer on base..base+3; 0: ephemeral ports
+  int ready_timeout_seconds = 60;
+  int token_lifetime_seconds = 300;
+  bool exit_when_ready = false;   // start, check, print, then stop everything (smoke tests)
+};
+
+int run_up(const UpOptions& options);
+
+}  // namespace cloister::cli
