@@ -8,9 +8,9 @@ cd "$root"
 jobs="${JOBS:-$(nproc)}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
-echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE)"
+echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE), attestation (evidence parsers)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCLOISTER_SANITIZE=ON \
-  -DCLOISTER_COMPONENTS="core;crypto" >/dev/null
+  -DCLOISTER_COMPONENTS="core;crypto;attestation" >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L sanitize --output-on-failure -j"$jobs" --timeout 300 | tail -n 5

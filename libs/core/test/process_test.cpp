@@ -15,9 +15,16 @@ TEST(ChildProcess, ReportsExitStatus) {
 }
 
 TEST(ChildProcess, StopsByPidWithTermThenKill) {
-  // A child that ignores SIGTERM must still be stopped (SIGKILL after the grace period).
-  auto child = ChildProcess::spawn({{"/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"}});
+  // A child that ignores SIGTERM must still be stopped (SIGKILL after the grace period). It says
+  // when the trap is in place, so SIGTERM cannot arrive before it.
+  auto dir = std::filesystem::path(::testing::TempDir()) / "cloister_stop_test";
+  std::filesystem::create_directories(dir);
+  auto ready = (dir / "ready").string();
+  std::filesystem::remove(ready);
+  auto child = ChildProcess::spawn(
+      {{"/bin/sh", "-c", "trap '' TERM; echo 1 > '" + ready + "'; while :; do sleep 1; done"}});
   ASSERT_TRUE(child);
+  ASSERT_TRUE(wait_for_port_file(ready, std::chrono::seconds(10), &*child));
   EXPECT_TRUE(child->running());
   int status = child->stop(std::chrono::milliseconds(300));
   EXPECT_EQ(status, 128 + SIGKILL);
