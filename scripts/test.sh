@@ -13,11 +13,13 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCLOISTER_SANITIZE=O
   -DCLOISTER_COMPONENTS="core;crypto;attestation" >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -L sanitize --output-on-failure -j"$jobs" --timeout 300 | tail -n 5
+  ctest --test-dir build-asan --no-tests=error --output-on-failure -j"$jobs" --timeout 300 | grep -v '^ *Start '
+# (the sanitizer build holds only those libraries, so every test it has runs; --no-tests=error
+#  makes an empty run a failure instead of a silent pass)
 
 echo "== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 
 echo "== tests"
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+ctest --test-dir build --no-tests=error --output-on-failure -j"$jobs" --timeout 600
