@@ -23,3 +23,4 @@ if(CLOISTER_COMPONENTS STREQUAL "all" OR "http" IN_LIST CLOISTER_COMPONENTS)
   # CLI11 2.1: command-line parsing (header-only).
   find_package(CLI11 REQUIRED)
 endif()
+

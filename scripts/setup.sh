@@ -12,6 +12,8 @@ DEBIAN_PACKAGES=(
   prometheus-cpp-dev libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by `cloister up` and the tests
   openssl curl redis-server prometheus
+  # fuzzing (tests/fuzz): libFuzzer's driver from clang's compiler-rt; objcopy
+  libclang-rt-14-dev binutils
 )
 # Node.js 20 + npm come with the machine image; Debian's nodejs is only a fallback.
 command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs npm)

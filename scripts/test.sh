@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test. Called by `make test` (and so by .ci/run) after scripts/setup.sh.
 #  1. the sanitizer build (ASan + UBSan) of the libraries whose tests must run under it;
-#  2. the normal build, then all tests through ctest, whose summary ends the output.
+#  2. a short libFuzzer run of the evidence-parser fuzz targets (scripts/fuzz.sh; FUZZ_SECONDS,
+#     default 20);
+#  3. the normal build, then all tests through ctest, whose summary ends the output.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,6 +18,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan --no-tests=error --output-on-failure -j"$jobs" --timeout 300 | grep -v '^ *Start '
 # (the sanitizer build holds only those libraries, so every test it has runs; --no-tests=error
 #  makes an empty run a failure instead of a silent pass)
+
+fuzz_targets="${FUZZ_TARGETS:-sgx_quote_fuzz tdx_quote_fuzz snp_report_fuzz}"
+echo "== fuzz (libFuzzer: ${fuzz_targets}, ${FUZZ_SECONDS:-20} s each)"
+FUZZ_TARGETS="$fuzz_targets" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 echo "== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -1,4 +1,6 @@
-// cloister: the command-line tool — run the platform locally, request and verify tokens.
+// cloister: the command-line tool — run the platform locally, request and verify tokens, verify
+// evidence offline, administer the attestation service's policies.
+#include "attest_command.h"
 #include "token_command.h"
 #include "up_command.h"
 
@@ -59,6 +61,41 @@ int main(int argc, char** argv) {
       ->required();
   request_command->add_flag("--nonce", request.with_nonce, "Bind a fresh one-time nonce from the service");
 
+  auto* attest = app.add_subcommand("attest", "Evidence and the attestation service");
+  attest->require_subcommand(1);
+  VerifyEvidenceOptions evidence;
+  auto* evidence_command = attest->add_subcommand(
+      "verify-evidence", "Verify evidence offline; print the claims as JSON (exit 0) or the refusal (exit 1)");
+  evidence_command->add_option("--format", evidence.format, "Evidence format: sgx, tdx, snp (sim for development)")
+      ->required();
+  evidence_command->add_option("--evidence", evidence.evidence_file, "Evidence file: binary, hex text or JSON")
+      ->required();
+  evidence_command->add_option("--collateral", evidence.collateral,
+                               "Collateral file or directory (repeatable): certificates, CRLs, TCB info, bundles");
+  evidence_command->add_option("--at", evidence.at, "Verify as of this RFC 3339 time (default: now)");
+  evidence_command->add_option("--policy", evidence.policy_file,
+                               "Policy document (bare, per-format map or admin version); without it nothing is refused on policy");
+  evidence_command->add_option("--runtime-data", evidence.runtime_data_file,
+                               "The runtime-data bytes the report data must bind (else the binding is not checked)");
+  evidence_command->add_option("--nonce", evidence.nonce, "With --runtime-data: the nonce it must carry");
+  evidence_command->add_option("--trust-sim-key", evidence.sim_platform_keys,
+                               "sim only: a trusted simulated-platform public key (PEM; repeatable)");
+
+  PolicyCommandOptions policy;
+  auto* policy_command = attest->add_subcommand("policy", "Read or change a format's policy (admin API)");
+  policy_command->add_option("action", policy.action, "get, versions or set")
+      ->required()
+      ->check(CLI::IsMember({"get", "versions", "set"}));
+  policy_command->add_option("--attest", policy.attest_url, "The attestation service URL")->required();
+  policy_command->add_option("--format", policy.format, "Evidence format")->required();
+  policy_command->add_option("--ca", policy.ca_file, "CA bundle for the attestation service's certificate");
+  policy_command->add_option("--admin-token-file", policy.admin_token_file,
+                             "File holding the admin token (else CLOISTER_ADMIN_TOKEN)");
+  policy_command->add_option("--policy", policy.policy_file, "set: the policy document");
+  policy_command->add_option("--comment", policy.comment, "set: why (recorded with the version)");
+  policy_command->add_option("--base-version", policy.base_version,
+                             "set: refuse unless this is the version in force (optimistic concurrency)");
+
   auto* errors_command = app.add_subcommand("errors", "Print the table of stable error codes (Markdown)");
 
   CLI11_PARSE(app, argc, argv);
@@ -72,5 +109,7 @@ int main(int argc, char** argv) {
   if (up_command->parsed()) return run_up(up);
   if (verify_command->parsed()) return run_token_verify(verify);
   if (request_command->parsed()) return run_token_request(request);
+  if (evidence_command->parsed()) return run_verify_evidence(evidence);
+  if (policy_command->parsed()) return run_attest_policy(policy);
   return 2;
 }

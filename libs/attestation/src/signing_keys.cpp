@@ -8,7 +8,7 @@
 
 #include "cloister/attestation/claims.h"
 #include "cloister/crypto/jwk.h"
-#include "file_util.h"
+#include "cloister/core/private_files.h"
 
 namespace cloister::attestation {
 namespace {
@@ -20,6 +20,8 @@ constexpr std::size_t kThumbprintSize = 43;  // base64url of SHA-256, unpadded
 
 namespace manifest {
 constexpr std::string_view kCurrent = "current";
+constexpr std::string_view kNext = "next";
+constexpr std::string_view kActivatedAt = "activated_at";
 constexpr std::string_view kKeys = "keys";
 constexpr std::string_view kKid = "kid";
 constexpr std::string_view kCreatedAt = "created_at";
@@ -54,6 +56,7 @@ struct SigningKeys::State {
   struct Entry {
     std::shared_ptr<const SigningKey> key;
     std::int64_t created_at = 0;
+    std::int64_t activated_at = 0;
     std::optional<std::int64_t> retired_at;
   };
 
@@ -63,6 +66,7 @@ struct SigningKeys::State {
   mutable std::mutex mutex;
   std::vector<Entry> entries;  // entries[0] is the current key
   std::shared_ptr<const SigningKey> current;
+  std::optional<Entry> next;   // pre-published, not yet signing
 
   std::filesystem::path key_path(std::string_view kid) const { return directory / (std::string(kid) + ".pem"); }
 
@@ -75,10 +79,19 @@ struct SigningKeys::State {
     for (const auto& entry : entries) {
       keys.push_back({{manifest::kKid, entry.key->kid},
                       {manifest::kCreatedAt, entry.created_at},
+                      {manifest::kActivatedAt, entry.activated_at},
                       {manifest::kRetiredAt, entry.retired_at ? nlohmann::json(*entry.retired_at) : nlohmann::json()}});
     }
-    nlohmann::json document = {{manifest::kCurrent, current->kid}, {manifest::kKeys, std::move(keys)}};
-    return detail::write_private_file(directory / kManifestName, document.dump(2) + "\n");
+    if (next) {
+      keys.push_back({{manifest::kKid, next->key->kid},
+                      {manifest::kCreatedAt, next->created_at},
+                      {manifest::kActivatedAt, nullptr},
+                      {manifest::kRetiredAt, nullptr}});
+    }
+    nlohmann::json document = {{manifest::kCurrent, current->kid},
+                               {manifest::kNext, next ? nlohmann::json(next->key->kid) : nlohmann::json()},
+                               {manifest::kKeys, std::move(keys)}};
+    return write_private_file(directory / kManifestName, document.dump(2) + "\n");
   }
 
   // A new key, written to its file (not yet in the manifest).
@@ -87,16 +100,17 @@ struct SigningKeys::State {
     auto pem = private_key.pem();
     auto key = make_key(std::move(private_key));
     if (!key) return std::unexpected(key.error());
-    if (auto written = detail::write_private_file(key_path((*key)->kid), pem.reveal()); !written) {
+    if (auto written = write_private_file(key_path((*key)->kid), pem.reveal()); !written) {
       return std::unexpected(written.error());
     }
-    return Entry{std::move(*key), clock->unix_seconds(), std::nullopt};
+    const std::int64_t now = clock->unix_seconds();
+    return Entry{std::move(*key), now, now, std::nullopt};
   }
 
   Result<std::shared_ptr<const SigningKey>> load_key(std::string_view kid) const {
     const auto path = key_path(kid);
-    if (auto mode = detail::check_private_mode(path); !mode) return std::unexpected(mode.error());
-    auto pem = detail::read_file(path, kMaxKeyFileSize);
+    if (auto mode = check_private_mode(path); !mode) return std::unexpected(mode.error());
+    auto pem = read_file(path, kMaxKeyFileSize);
     if (!pem) return std::unexpected(pem.error());
     auto private_key = crypto::PrivateKey::from_pem(*pem);
     if (!private_key) return fail(ErrorCode::config_invalid, path.string() + ": " + private_key.error().detail);
@@ -113,8 +127,8 @@ struct SigningKeys::State {
 
   Status load_manifest() {
     const auto path = directory / kManifestName;
-    if (auto mode = detail::check_private_mode(path); !mode) return mode;
-    auto text = detail::read_file(path, kMaxManifestSize);
+    if (auto mode = check_private_mode(path); !mode) return mode;
+    auto text = read_file(path, kMaxManifestSize);
     if (!text) return std::unexpected(text.error());
     const auto document = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     auto invalid = [&](std::string_view why) {
@@ -125,6 +139,12 @@ struct SigningKeys::State {
       return invalid("malformed");
     }
     const auto& current_kid = document.at(manifest::kCurrent).get_ref<const std::string&>();
+    std::optional<std::string> next_kid;
+    if (document.contains(manifest::kNext) && !document.at(manifest::kNext).is_null()) {
+      if (!document.at(manifest::kNext).is_string()) return invalid("malformed next");
+      next_kid = document.at(manifest::kNext).get<std::string>();
+      if (*next_kid == current_kid) return invalid("the next key is the current key");
+    }
     for (const auto& item : document.at(manifest::kKeys)) {
       if (!item.is_object() || !item.contains(manifest::kKid) || !item.at(manifest::kKid).is_string() ||
           !item.contains(manifest::kCreatedAt) || !item.at(manifest::kCreatedAt).is_number_integer()) {
@@ -134,20 +154,30 @@ struct SigningKeys::State {
       if (!is_thumbprint(kid)) return invalid("a kid is not a JWK thumbprint");
       Entry entry;
       entry.created_at = item.at(manifest::kCreatedAt).get<std::int64_t>();
+      entry.activated_at = entry.created_at;  // the older layout: activated when created
+      if (item.contains(manifest::kActivatedAt) && !item.at(manifest::kActivatedAt).is_null()) {
+        if (!item.at(manifest::kActivatedAt).is_number_integer()) return invalid("malformed activated_at");
+        entry.activated_at = item.at(manifest::kActivatedAt).get<std::int64_t>();
+      }
       if (item.contains(manifest::kRetiredAt) && !item.at(manifest::kRetiredAt).is_null()) {
         if (!item.at(manifest::kRetiredAt).is_number_integer()) return invalid("malformed retired_at");
         entry.retired_at = item.at(manifest::kRetiredAt).get<std::int64_t>();
       }
-      if ((kid == current_kid) == entry.retired_at.has_value()) {
+      const bool is_next = next_kid && kid == *next_kid;
+      if (is_next && entry.retired_at) return invalid("the next key is retired");
+      if (!is_next && (kid == current_kid) == entry.retired_at.has_value()) {
         return invalid("the current key is retired, or another is not");
       }
       for (const auto& other : entries) {
         if (other.key->kid == kid) return invalid("a kid is listed twice");
       }
+      if (next && next->key->kid == kid) return invalid("a kid is listed twice");
       auto key = load_key(kid);
       if (!key) return std::unexpected(key.error());
       entry.key = std::move(*key);
-      if (kid == current_kid) {
+      if (is_next) {
+        next = std::move(entry);
+      } else if (kid == current_kid) {
         current = entry.key;
         entries.insert(entries.begin(), std::move(entry));
       } else {
@@ -155,6 +185,7 @@ struct SigningKeys::State {
       }
     }
     if (!current) return invalid("the current key is not listed");
+    if (next_kid && !next) return invalid("the next key is not listed");
     return {};
   }
 
@@ -188,7 +219,7 @@ Result<SigningKeys> SigningKeys::open(const std::filesystem::path& directory, co
   state->directory = directory;
   state->clock = &clock;
   state->retention = retention;
-  if (auto ready = detail::ensure_private_directory(directory); !ready) return std::unexpected(ready.error());
+  if (auto ready = ensure_private_directory(directory); !ready) return std::unexpected(ready.error());
 
   std::error_code error;
   if (std::filesystem::exists(directory / kManifestName, error)) {
@@ -213,29 +244,93 @@ std::string SigningKeys::current_kid() const { return current()->kid; }
 
 Status SigningKeys::rotate() {
   std::lock_guard lock(state_->mutex);
-  auto entry = state_->generate();
-  if (!entry) return std::unexpected(entry.error());
-  const auto previous = state_->entries;
-  const auto previous_current = state_->current;
-  state_->entries.front().retired_at = state_->clock->unix_seconds();
-  state_->current = entry->key;
-  state_->entries.insert(state_->entries.begin(), std::move(*entry));
-  if (auto saved = state_->save_manifest(); !saved) {
-    // Keep using the old key: the new one was never published.
-    std::error_code error;
-    std::filesystem::remove(state_->key_path(state_->current->kid), error);
-    state_->entries = previous;
-    state_->current = previous_current;
+  return rotate_locked();
+}
+
+Status SigningKeys::rotate_locked() {
+  State& state = *state_;
+  const std::int64_t now = state.clock->unix_seconds();
+  std::optional<State::Entry> promoted;
+  bool generated = false;
+  if (state.next) {
+    promoted = *state.next;
+  } else {
+    auto entry = state.generate();
+    if (!entry) return std::unexpected(entry.error());
+    promoted = std::move(*entry);
+    generated = true;
+  }
+  promoted->activated_at = now;
+  const auto previous = state.entries;
+  const auto previous_current = state.current;
+  const auto previous_next = state.next;
+  state.entries.front().retired_at = now;
+  state.current = promoted->key;
+  state.next.reset();
+  state.entries.insert(state.entries.begin(), std::move(*promoted));
+  if (auto saved = state.save_manifest(); !saved) {
+    // Keep using the old key: the new one was never made current.
+    if (generated) {
+      std::error_code error;
+      std::filesystem::remove(state.key_path(state.current->kid), error);
+    }
+    state.entries = previous;
+    state.current = previous_current;
+    state.next = previous_next;
     return saved;
   }
-  return state_->prune();
+  return state.prune();
+}
+
+std::int64_t SigningKeys::current_activated_at() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->entries.front().activated_at;
+}
+
+std::optional<std::string> SigningKeys::next_kid() const {
+  std::lock_guard lock(state_->mutex);
+  if (!state_->next) return std::nullopt;
+  return state_->next->key->kid;
+}
+
+Result<bool> SigningKeys::rotate_if_due(std::chrono::seconds period, std::chrono::seconds prepublish) {
+  if (period.count() <= 0) return false;
+  std::lock_guard lock(state_->mutex);
+  State& state = *state_;
+  const std::int64_t now = state.clock->unix_seconds();
+  const std::int64_t due = state.entries.front().activated_at + period.count();
+  const std::int64_t publish_at = due - std::clamp<std::int64_t>(prepublish.count(), 0, period.count());
+  if (now >= publish_at && !state.next && now < due) {
+    auto entry = state.generate();
+    if (!entry) return std::unexpected(entry.error());
+    state.next = std::move(*entry);
+    if (auto saved = state.save_manifest(); !saved) {
+      std::error_code error;
+      std::filesystem::remove(state.key_path(state.next->key->kid), error);
+      state.next.reset();
+      return std::unexpected(saved.error());
+    }
+  }
+  if (now < due) {
+    // Retired keys past retention leave on the schedule too, not only at the next rotation.
+    if (auto pruned = state.prune(); !pruned) return std::unexpected(pruned.error());
+    return false;
+  }
+  if (auto rotated = rotate_locked(); !rotated) return std::unexpected(rotated.error());
+  return true;
 }
 
 nlohmann::json SigningKeys::jwks() const {
   std::lock_guard lock(state_->mutex);
   const std::int64_t now = state_->clock->unix_seconds();
   nlohmann::json keys = nlohmann::json::array();
+  std::vector<const State::Entry*> published;
   for (const auto& entry : state_->entries) {
+    published.push_back(&entry);
+    if (published.size() == 1 && state_->next) published.push_back(&*state_->next);
+  }
+  for (const auto* entry_pointer : published) {
+    const auto& entry = *entry_pointer;
     if (state_->expired(entry, now)) continue;
     auto converted = crypto::public_key_to_jwk(entry.key->public_key);
     if (!converted) continue;  // cannot happen for a P-256 key

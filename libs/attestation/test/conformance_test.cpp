@@ -7,11 +7,15 @@
 //   explicit Traits();                                     sets up whatever the format needs
 //   FormatConfig config() const;                           configures make_evidence_verifiers
 //   crypto::Bytes evidence_for(crypto::BytesView report_data);  valid evidence with that report data
+// and may provide
+//   Collateral collateral() const;                         the collateral that evidence needs (else none)
 
 #include <gtest/gtest.h>
 
 #include "cloister/attestation/format_registry.h"
 #include "cloister/crypto/hash.h"
+#include "dcap_test_platform.h"
+#include "snp_test_platform.h"
 #include "test_support.h"
 
 namespace cloister::attestation {
@@ -31,6 +35,44 @@ struct SimTraits {
   }
 };
 
+struct SnpTraits {
+  static constexpr std::string_view kFormat = "snp";
+  static constexpr bool kTrailingBytesRejected = true;  // only a well-formed certificate table may follow
+
+  const test::SnpTestPlatform& platform = test::SnpTestPlatform::shared();
+
+  FormatConfig config() const { return platform.config(); }
+  Collateral collateral() const { return platform.collateral(); }
+  crypto::Bytes evidence_for(crypto::BytesView report_data) { return platform.report(report_data); }
+};
+
+// Intel DCAP (sgx, tdx): a synthetic platform under a test root (dcap_test_platform.h). Bytes after
+// the quote's signature data are tolerated and ignored (real quotes come in padded buffers).
+template <test::DcapTestPlatform::Tee kTee, std::uint16_t kVersion, std::uint16_t kBodyType>
+struct DcapTraits {
+  static constexpr std::string_view kFormat = kTee == test::DcapTestPlatform::Tee::sgx ? "sgx" : "tdx";
+  static constexpr bool kTrailingBytesRejected = false;
+
+  test::DcapTestPlatform platform{kTee, kVersion, kBodyType};
+  Collateral collateral_ = platform.collateral();
+
+  FormatConfig config() const { return platform.config(); }
+  Collateral collateral() const { return collateral_; }
+  crypto::Bytes evidence_for(crypto::BytesView report_data) { return platform.quote(report_data); }
+};
+using SgxTraits = DcapTraits<test::DcapTestPlatform::Tee::sgx, 3, 0>;
+using TdxTraits = DcapTraits<test::DcapTestPlatform::Tee::tdx, 4, 0>;
+using TdxV5Traits = DcapTraits<test::DcapTestPlatform::Tee::tdx, 5, 3>;
+
+template <class Traits>
+Collateral collateral_of(const Traits& traits) {
+  if constexpr (requires { traits.collateral(); }) {
+    return traits.collateral();
+  } else {
+    return Collateral{};
+  }
+}
+
 template <class Traits>
 class EvidenceFormatConformance : public ::testing::Test {
  protected:
@@ -48,12 +90,12 @@ class EvidenceFormatConformance : public ::testing::Test {
                                   std::optional<std::string> nonce = std::nullopt) {
     return verifier().verify(
         Evidence{std::string(Traits::kFormat), std::move(evidence), std::move(runtime_data), std::move(nonce)},
-        Collateral{}, VerificationContext{clock_});
+        collateral_of(traits_), VerificationContext{clock_});
   }
   crypto::Bytes valid_evidence() { return traits_.evidence_for(report_data_for(service_.runtime_data)); }
 };
 
-using FormatTraitsList = ::testing::Types<SimTraits>;
+using FormatTraitsList = ::testing::Types<SgxTraits, TdxTraits, TdxV5Traits, SnpTraits, SimTraits>;
 TYPED_TEST_SUITE(EvidenceFormatConformance, FormatTraitsList);
 
 TYPED_TEST(EvidenceFormatConformance, IsRegisteredUnderItsId) {

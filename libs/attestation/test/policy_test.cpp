@@ -215,5 +215,93 @@ TEST(Policy, HashIsStableAndChangesWithThePolicy) {
   for (const auto& other : changed) EXPECT_TRUE(hashes.insert(other.hash()).second) << other.to_json().dump();
 }
 
+TEST(Policy, ProductIdsAndRequiredRuntimeData) {
+  Policy policy;
+  policy.product_ids = {1, 7};
+  EXPECT_TRUE(policy.check(sgx_claims()));
+  auto claims = sgx_claims();
+  claims["product_id"] = 2;
+  EXPECT_EQ(code_of(policy.check(claims)), ErrorCode::policy_product_id_not_allowed);
+  claims.erase("product_id");
+  EXPECT_EQ(code_of(policy.check(claims)), ErrorCode::token_claims_invalid);
+
+  Policy fresh;
+  fresh.required_runtime_data = {"nonce"};
+  claims = sgx_claims();
+  EXPECT_EQ(code_of(fresh.check(claims)), ErrorCode::token_claims_invalid);  // no runtime claim at all
+  claims["runtime"] = {{"keys", nlohmann::json::array()}};
+  EXPECT_EQ(code_of(fresh.check(claims)), ErrorCode::policy_runtime_data_missing);
+  claims["runtime"]["nonce"] = "n-1";
+  EXPECT_TRUE(fresh.check(claims));
+}
+
+TEST(Policy, FirstFailureNamesTheRule) {
+  Policy policy;
+  policy.measurements = {kMeasurement};
+  EXPECT_FALSE(policy.first_failure(sgx_claims()).has_value());
+  auto claims = sgx_claims();
+  claims["measurement"] = std::string(96, 'c');
+  auto failure = policy.first_failure(claims);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->rule, "measurements");
+  EXPECT_EQ(failure->failure->code, ErrorCode::policy_measurement_not_allowed);
+  claims = sgx_claims();
+  claims["debuggable"] = true;
+  EXPECT_EQ(policy.first_failure(claims)->rule, "allow_debug");
+  claims = sgx_claims();
+  claims["tcb_status"] = "OutOfDate";
+  EXPECT_EQ(policy.first_failure(claims)->rule, "tcb_statuses");
+  EXPECT_EQ(policy.first_failure(sim_claims())->rule, "allow_simulated");
+  EXPECT_EQ(policy.first_failure(nlohmann::json::array())->rule, "claims");
+}
+
+TEST(Policy, EvaluateJudgesEveryRuleOnItsOwn) {
+  Policy policy;
+  policy.measurements = {kMeasurement};
+  policy.min_svn = 9;
+  auto claims = sgx_claims();
+  claims["measurement"] = std::string(96, 'c');
+  claims["debuggable"] = true;
+  auto outcomes = policy.evaluate(claims);
+  std::vector<std::string> rules;
+  std::vector<std::string> failed;
+  for (const auto& outcome : outcomes) {
+    rules.push_back(outcome.rule);
+    if (!outcome.passed()) failed.push_back(outcome.rule);
+  }
+  EXPECT_EQ(rules, (std::vector<std::string>{"allow_simulated", "tee_types", "measurements", "signers", "product_ids",
+                                             "min_svn", "allow_debug", "tcb_statuses", "required_runtime_data"}));
+  EXPECT_EQ(failed, (std::vector<std::string>{"measurements", "min_svn", "allow_debug"}));
+  // check() reports the first of them.
+  EXPECT_EQ(code_of(policy.check(claims)), ErrorCode::policy_measurement_not_allowed);
+  auto broken = policy.evaluate("not claims");
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_EQ(broken[0].rule, "claims");
+  EXPECT_EQ(broken[0].failure->code, ErrorCode::token_claims_invalid);
+}
+
+TEST(Policy, NewMembersParseAndOnlyChangeTheHashWhenUsed) {
+  auto policy = Policy::from_json({{"product_ids", {7, 1, 7}}, {"required_runtime_data", {"nonce"}}});
+  ASSERT_TRUE(policy) << policy.error().to_string();
+  EXPECT_EQ(policy->product_ids, (std::vector<std::uint32_t>{1, 7}));
+  EXPECT_EQ(policy->required_runtime_data, (std::vector<std::string>{"nonce"}));
+  EXPECT_NE(policy->hash(), Policy{}.hash());
+  auto round_trip = Policy::from_json(policy->to_json());
+  ASSERT_TRUE(round_trip);
+  EXPECT_EQ(round_trip->hash(), policy->hash());
+  // Empty lists are the defaults: the canonical form (and hash) of the default policy is unchanged.
+  auto empty = Policy::from_json({{"product_ids", nlohmann::json::array()}, {"required_runtime_data", nlohmann::json::array()}});
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->hash(), Policy{}.hash());
+  for (const nlohmann::json& invalid : std::vector<nlohmann::json>{
+           {{"product_ids", {-1}}}, {{"product_ids", {4294967296LL}}}, {{"product_ids", "1"}},
+           {{"required_runtime_data", {"Nonce"}}}, {{"required_runtime_data", {""}}},
+           {{"required_runtime_data", {std::string(65, 'a')}}}}) {
+    auto refused = Policy::from_json(invalid);
+    ASSERT_FALSE(refused) << invalid.dump();
+    EXPECT_EQ(refused.error().code, ErrorCode::policy_invalid) << invalid.dump();
+  }
+}
+
 }  // namespace
 }  // namespace cloister::attestation

@@ -146,5 +146,78 @@ TEST_F(SigningKeysTest, RefusesAMalformedManifest) {
   }
 }
 
+TEST_F(SigningKeysTest, ScheduledRotationPrepublishesTheNextKeyThenRotates) {
+  auto keys = SigningKeys::open(directory_, clock_, 7200s);
+  ASSERT_TRUE(keys);
+  const std::string first = keys->current_kid();
+  EXPECT_EQ(keys->current_activated_at(), 1'700'000'000);
+  // Period 0: never.
+  EXPECT_EQ(keys->rotate_if_due(0s, 0s).value(), false);
+
+  // Before the pre-publication window: nothing happens.
+  clock_.advance(3000s);
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), false);
+  EXPECT_FALSE(keys->next_kid().has_value());
+  EXPECT_EQ(kids_of(keys->jwks()), (std::vector<std::string>{first}));
+
+  // Inside it: the next key is published but does not sign yet; a restart keeps it.
+  clock_.advance(400s);
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), false);
+  ASSERT_TRUE(keys->next_kid().has_value());
+  const std::string second = *keys->next_kid();
+  EXPECT_EQ(keys->current_kid(), first);
+  EXPECT_EQ(kids_of(keys->jwks()), (std::vector<std::string>{first, second}));
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), false);
+  EXPECT_EQ(keys->next_kid(), second);  // published once
+  {
+    auto reopened = SigningKeys::open(directory_, clock_, 7200s);
+    ASSERT_TRUE(reopened) << reopened.error().to_string();
+    EXPECT_EQ(reopened->current_kid(), first);
+    EXPECT_EQ(reopened->next_kid(), second);
+  }
+
+  // Due: the published key signs, the old one stays published for the retention period.
+  clock_.advance(200s);
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), true);
+  EXPECT_EQ(keys->current_kid(), second);
+  EXPECT_FALSE(keys->next_kid().has_value());
+  EXPECT_EQ(keys->current_activated_at(), 1'700'003'600);
+  EXPECT_EQ(kids_of(keys->jwks()), (std::vector<std::string>{second, first}));
+
+  // The next period counts from the activation; the old key leaves after retention (7200 s).
+  clock_.advance(3599s);
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), false);
+  ASSERT_TRUE(keys->next_kid().has_value());
+  const std::string third = *keys->next_kid();
+  EXPECT_EQ(kids_of(keys->jwks()), (std::vector<std::string>{second, third, first}));
+  clock_.advance(1s);
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), true);
+  EXPECT_EQ(keys->current_kid(), third);
+  EXPECT_EQ(kids_of(keys->jwks()), (std::vector<std::string>{third, second, first}));
+  clock_.advance(3600s);
+  EXPECT_EQ(keys->rotate_if_due(36000s, 300s).value(), false);
+  EXPECT_EQ(kids_of(keys->jwks()), (std::vector<std::string>{third, second}));
+  EXPECT_FALSE(std::filesystem::exists(directory_ / (first + ".pem")));
+}
+
+TEST_F(SigningKeysTest, ReadsTheOlderManifestLayout) {
+  std::string kid;
+  {
+    auto keys = SigningKeys::open(directory_, clock_);
+    ASSERT_TRUE(keys);
+    kid = keys->current_kid();
+  }
+  const auto manifest = directory_ / "keys.json";
+  std::ofstream(manifest, std::ios::trunc) << R"({"current":")" << kid << R"(","keys":[{"kid":")" << kid
+                                           << R"(","created_at":1600000000,"retired_at":null}]})";
+  auto keys = SigningKeys::open(directory_, clock_);
+  ASSERT_TRUE(keys) << keys.error().to_string();
+  EXPECT_EQ(keys->current_activated_at(), 1'600'000'000);
+  EXPECT_FALSE(keys->next_kid().has_value());
+  // Long overdue: rotates at once.
+  EXPECT_EQ(keys->rotate_if_due(3600s, 300s).value(), true);
+  EXPECT_NE(keys->current_kid(), kid);
+}
+
 }  // namespace
 }  // namespace cloister::attestation

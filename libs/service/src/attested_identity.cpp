@@ -59,6 +59,8 @@ Result<std::unique_ptr<AttestedIdentity>> AttestedIdentity::create(const Config&
 
   attestation::AttesterConfig attester_config;
   attester_config.sim.platform_key_path = config.get_string("tee.sim.platform_key_file");
+  attester_config.gramine.root = config.get_string("tee.gramine.root");
+  attester_config.tsm.root = config.get_string("tee.tsm.root");
   auto attester = attestation::make_attester(state.format, attester_config);
   if (!attester) return std::unexpected(attester.error());
   state.attester = std::move(*attester);

@@ -43,8 +43,11 @@ std::vector<ConfigOption> attested_options() {
   options.insert(options.begin(), {
       {"attestation.url", "", "Base URL of cloister-attest (evidence is exchanged there for a token)"},
       {"attestation.issuer", "", "Expected token issuer (iss); empty: attestation.url"},
-      {"tee.format", "sim", "Evidence format of this TEE: sim (development), later sgx, tdx, snp"},
+      {"tee.format", "sim",
+       "Evidence format of this TEE: sim (development), sgx (Gramine /dev/attestation), tdx or snp (configfs-tsm)"},
       {"tee.sim.platform_key_file", "", "sim only: the simulated-platform private key (PEM)"},
+      {"tee.gramine.root", "/", "sgx only: the directory holding dev/attestation (\"/\" inside Gramine)"},
+      {"tee.tsm.root", "/sys/kernel/config/tsm/report", "snp and tdx: the configfs-tsm report directory (Linux 6.7+)"},
   });
   return options;
 }

@@ -5,7 +5,7 @@
 
 #include "cloister/crypto/ecdsa.h"
 #include "cloister/crypto/hash.h"
-#include "file_util.h"
+#include "cloister/core/private_files.h"
 #include "formats/sim/sim_report.h"
 
 namespace cloister::attestation::sim {
@@ -15,7 +15,7 @@ constexpr std::size_t kChunkSize = 64 * 1024;
 constexpr std::size_t kMaxKeyFileSize = 16 * 1024;
 
 Result<crypto::PrivateKey> read_platform_key(const std::filesystem::path& path) {
-  auto pem = detail::read_file(path, kMaxKeyFileSize);
+  auto pem = read_file(path, kMaxKeyFileSize);
   if (!pem) return std::unexpected(pem.error());
   auto key = crypto::PrivateKey::from_pem(*pem);
   if (!key) return fail(key.error().code, "sim platform key " + path.string() + ": " + key.error().detail);
@@ -45,7 +45,7 @@ Result<crypto::PublicKey> load_or_create_platform_key(const std::filesystem::pat
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
     const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-    if (auto written = detail::write_private_file(path, key.pem().reveal()); !written) {
+    if (auto written = write_private_file(path, key.pem().reveal()); !written) {
       return std::unexpected(written.error());
     }
   }

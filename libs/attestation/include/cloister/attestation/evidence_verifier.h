@@ -23,6 +23,13 @@ class EvidenceVerifier {
   Result<VerifiedEvidence> verify(const Evidence& evidence, const Collateral& collateral,
                                   const VerificationContext& context) const;
 
+  // The format's own checks only (signatures, chains, collateral, TCB), without the runtime-data
+  // binding: for appraising evidence that binds no Cloister runtime data — offline verification of
+  // real vendor quotes (`cloister attest verify-evidence`) and policy dry-runs. Never issue a token
+  // from this result: nothing ties the evidence to a key.
+  Result<VerifiedEvidence> verify_unbound(const Evidence& evidence, const Collateral& collateral,
+                                          const VerificationContext& context) const;
+
  protected:
   // The format's checks: parse strictly (evidence_malformed), check signatures and chains
   // (evidence_signature_invalid, evidence_untrusted_platform, cert_*, collateral_*), and return the
