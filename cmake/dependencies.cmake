@@ -24,3 +24,19 @@ if(CLOISTER_COMPONENTS STREQUAL "all" OR "http" IN_LIST CLOISTER_COMPONENTS)
   find_package(CLI11 REQUIRED)
 endif()
 
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "engine" IN_LIST CLOISTER_COMPONENTS)
+  # oneDNN 2.6 (libdnnl-dev, built with OpenMP): the engine's convolution/matmul/pooling/... kernels.
+  # Imported by hand: Debian's dnnl-config.cmake demands OpenCL headers for its (unused) GPU runtime.
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
+  find_library(DNNL_LIBRARY dnnl REQUIRED)
+  add_library(cloister_dnnl INTERFACE IMPORTED)
+  target_include_directories(cloister_dnnl SYSTEM INTERFACE ${DNNL_INCLUDE_DIR})
+  target_link_libraries(cloister_dnnl INTERFACE ${DNNL_LIBRARY})
+  find_package(OpenMP REQUIRED)
+endif()
+
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "engine" IN_LIST CLOISTER_COMPONENTS)
+  # ONNX 1.12 (libonnx-dev): the model protobuf schema, checker and shape inference; needs protobuf.
+  find_package(Protobuf REQUIRED)
+  find_package(ONNX REQUIRED)
+endif()

@@ -35,6 +35,10 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   inputs=("$corpus")
   [[ -d "$seeds" ]] && inputs+=("$seeds")
+  # The engine's seeds: the ONNX node-test models of Debian libonnx-testdata (read recursively).
+  if [[ "$target" == onnx_loader_fuzz && -d /usr/share/libonnx-testdata/data/node ]]; then
+    inputs+=(/usr/share/libonnx-testdata/data/node)
+  fi
   echo "== fuzz $target for ${seconds}s"
   status=0
   ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1" \

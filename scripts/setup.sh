@@ -10,6 +10,10 @@ DEBIAN_PACKAGES=(
   # libraries
   libssl-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   prometheus-cpp-dev libsqlite3-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # inference engine (libs/engine): oneDNN, ONNX schema/checker/shape inference, the node tests
+  libdnnl-dev libonnx-dev libonnx-testdata libprotobuf-dev
+  # the engine's whole-model agreement test exports torchvision / U-Net models to ONNX
+  python3-torch python3-torchvision python3-numpy
   # servers and tools used by `cloister up` and the tests
   openssl curl redis-server prometheus
   # fuzzing (tests/fuzz): libFuzzer's driver from clang's compiler-rt; objcopy
@@ -36,9 +40,12 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# npm packages (tests/node): installed from the lock file, only when it changed.
+# npm packages (tests/node: jose, @hpke/core; bench/engine: onnxruntime-node, the engine's reference):
+# installed from the lock file, only when it changed. ONNXRUNTIME_NODE_INSTALL=skip: the CPU provider
+# ships in the package; its install script would otherwise try to download GPU providers.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for dir in tests/node; do
+export ONNXRUNTIME_NODE_INSTALL=skip
+for dir in tests/node bench/engine; do
   if [[ -f "$root/$dir/package-lock.json" ]]; then
     stamp="$root/$dir/node_modules/.cloister-lock-stamp"
     if [[ ! -f "$stamp" ]] || ! cmp -s "$root/$dir/package-lock.json" "$stamp"; then

@@ -2,7 +2,8 @@
 # Builds and runs every test. Called by `make test` (and so by .ci/run) after scripts/setup.sh.
 #  1. the sanitizer build (ASan + UBSan) of the libraries whose tests must run under it;
 #  2. a short libFuzzer run of the evidence-parser fuzz targets (scripts/fuzz.sh; FUZZ_SECONDS,
-#     default 20);
+#     default 20; the ONNX loader's target needs the engine built under ASan, ~30 min on 2 cores, so
+#     it runs by hand: scripts/fuzz.sh with FUZZ_TARGETS=onnx_loader_fuzz, tests/fuzz/README.md);
 #  3. the normal build, then all tests through ctest, whose summary ends the output.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

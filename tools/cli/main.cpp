@@ -1,6 +1,7 @@
 // cloister: the command-line tool — run the platform locally, request and verify tokens, verify
 // evidence offline, administer the attestation service's policies.
 #include "attest_command.h"
+#include "engine_command.h"
 #include "token_command.h"
 #include "up_command.h"
 
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
   policy_command->add_option("--base-version", policy.base_version,
                              "set: refuse unless this is the version in force (optimistic concurrency)");
 
+  auto engine_commands = add_engine_commands(app);
+
   auto* errors_command = app.add_subcommand("errors", "Print the table of stable error codes (Markdown)");
 
   CLI11_PARSE(app, argc, argv);
@@ -111,5 +114,6 @@ int main(int argc, char** argv) {
   if (request_command->parsed()) return run_token_request(request);
   if (evidence_command->parsed()) return run_verify_evidence(evidence);
   if (policy_command->parsed()) return run_attest_policy(policy);
+  if (int status = run_engine_command(engine_commands); status >= 0) return status;
   return 2;
 }

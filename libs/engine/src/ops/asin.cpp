@@ -1,0 +1,14 @@
+// Asin.
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_asin(NodeContext& context) {
+  return make_unary<kFloatTypes>(context, [](auto x) {
+    using T [[maybe_unused]] = decltype(x);
+    return std::asin(x);
+  });
+}
+
+}  // namespace cloister::engine

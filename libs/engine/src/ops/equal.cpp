@@ -1,0 +1,11 @@
+// Equal: a == b (bool).
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_equal(NodeContext& context) {
+  return make_binary<kAllTypes, BinaryOutput::boolean>(context, [](auto a, auto b) { return a == b; });
+}
+
+}  // namespace cloister::engine

@@ -1,0 +1,11 @@
+// Greater: a > b (bool).
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_greater(NodeContext& context) {
+  return make_binary<kNumericTypes, BinaryOutput::boolean>(context, [](auto a, auto b) { return a > b; });
+}
+
+}  // namespace cloister::engine

@@ -1,0 +1,12 @@
+// Mul: a * b with broadcasting (integers wrap).
+#include "ops/arithmetic.h"
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_mul(NodeContext& context) {
+  return make_arithmetic(context, ArithmeticKind::mul, make_binary<kNumericTypes, BinaryOutput::same>(context, [](auto a, auto b) { return wrap_mul(a, b); }));
+}
+
+}  // namespace cloister::engine

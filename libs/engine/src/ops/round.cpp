@@ -1,0 +1,14 @@
+// Round: to nearest, halves to even.
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_round(NodeContext& context) {
+  return make_unary<kFloatTypes>(context, [](auto x) {
+    using T [[maybe_unused]] = decltype(x);
+    return std::nearbyint(x);
+  });
+}
+
+}  // namespace cloister::engine

@@ -1,0 +1,9 @@
+// Softmax: e^x / sum(e^x) along an axis (oneDNN).
+#include "ops/operators.h"
+#include "ops/softmax_common.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_softmax(NodeContext& context) { return make_softmax_kernel(context, false); }
+
+}  // namespace cloister::engine

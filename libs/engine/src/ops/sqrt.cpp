@@ -1,0 +1,15 @@
+// Sqrt: square root.
+#include "ops/elementwise.h"
+#include "ops/eltwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_sqrt(NodeContext& context) {
+  return make_eltwise(context, EltwiseKind::sqrt, 0.0f, 0.0f, make_unary<kFloatTypes>(context, [](auto x) {
+    using T [[maybe_unused]] = decltype(x);
+    return std::sqrt(x);
+  }));
+}
+
+}  // namespace cloister::engine

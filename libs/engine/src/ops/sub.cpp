@@ -1,0 +1,12 @@
+// Sub: a - b with broadcasting (integers wrap).
+#include "ops/arithmetic.h"
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_sub(NodeContext& context) {
+  return make_arithmetic(context, ArithmeticKind::sub, make_binary<kNumericTypes, BinaryOutput::same>(context, [](auto a, auto b) { return wrap_sub(a, b); }));
+}
+
+}  // namespace cloister::engine

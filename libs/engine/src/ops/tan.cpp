@@ -1,0 +1,14 @@
+// Tan.
+#include "ops/elementwise.h"
+#include "ops/operators.h"
+
+namespace cloister::engine {
+
+Result<std::unique_ptr<Kernel>> make_tan(NodeContext& context) {
+  return make_unary<kFloatTypes>(context, [](auto x) {
+    using T [[maybe_unused]] = decltype(x);
+    return std::tan(x);
+  });
+}
+
+}  // namespace cloister::engine
