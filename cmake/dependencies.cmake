@@ -16,7 +16,7 @@ find_package(prometheus-cpp REQUIRED COMPONENTS core)
 # GoogleTest / GoogleMock.
 find_package(GTest REQUIRED)
 
-if(CLOISTER_COMPONENTS STREQUAL "all" OR "http" IN_LIST CLOISTER_COMPONENTS)
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "http" IN_LIST CLOISTER_COMPONENTS OR "redis" IN_LIST CLOISTER_COMPONENTS)
   # Boost 1.74: Asio + Beast, header-only.
   find_package(Boost 1.74 REQUIRED)
   find_package(Threads REQUIRED)
@@ -39,4 +39,9 @@ if(CLOISTER_COMPONENTS STREQUAL "all" OR "engine" IN_LIST CLOISTER_COMPONENTS)
   # ONNX 1.12 (libonnx-dev): the model protobuf schema, checker and shape inference; needs protobuf.
   find_package(Protobuf REQUIRED)
   find_package(ONNX REQUIRED)
+endif()
+
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "services" IN_LIST CLOISTER_COMPONENTS)
+  # SQLite 3 (libsqlite3-dev): the services' embedded state stores (cloister-keys' key store).
+  find_package(SQLite3 REQUIRED)
 endif()

@@ -11,9 +11,9 @@ cd "$root"
 jobs="${JOBS:-$(nproc)}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
-echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE), attestation (evidence parsers)"
+echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE), attestation (evidence parsers), redis (RESP parser, TLS client)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCLOISTER_SANITIZE=ON \
-  -DCLOISTER_COMPONENTS="core;crypto;attestation" >/dev/null
+  -DCLOISTER_COMPONENTS="core;crypto;attestation;redis" >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --no-tests=error --output-on-failure -j"$jobs" --timeout 300 | grep -v '^ *Start '

@@ -14,7 +14,6 @@
 // Every route is rate limited per client address (429 with Retry-After); admin routes need
 // `Authorization: Bearer <admin token>` (AdminCredentials).
 
-#include "admin_credentials.h"
 #include "nonce_issuer.h"
 #include "policy_store.h"
 #include "rate_limiter.h"
@@ -25,6 +24,7 @@
 #include "cloister/attestation/signing_keys.h"
 #include "cloister/attestation/token_issuer.h"
 #include "cloister/http/router.h"
+#include "cloister/service/admin_credentials.h"
 
 #include <atomic>
 #include <filesystem>
@@ -40,6 +40,8 @@ class Counter;
 }  // namespace prometheus
 
 namespace cloister::attest {
+
+using service::AdminCredentials;
 
 // How long relying parties may cache the JWKS (its Cache-Control max-age).
 inline constexpr std::chrono::seconds kJwksMaxAge{60};

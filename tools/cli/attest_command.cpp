@@ -1,5 +1,7 @@
 #include "attest_command.h"
 
+#include "admin_client.h"
+
 #include "appraisal.h"
 
 #include "cloister/attestation/format_registry.h"
@@ -201,29 +203,11 @@ int run_verify_evidence(const VerifyEvidenceOptions& options) {
 }
 
 int run_attest_policy(const PolicyCommandOptions& options) {
-  std::string token;
-  if (!options.admin_token_file.empty()) {
-    auto text = service::read_text_file(options.admin_token_file);
-    if (!text) return usage_error(text.error().to_string());
-    token = *text;
-  } else if (const char* value = std::getenv("CLOISTER_ADMIN_TOKEN")) {
-    token = value;
-  }
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (token.empty()) return usage_error("an admin token is needed: --admin-token-file FILE or CLOISTER_ADMIN_TOKEN");
-
-  http::ClientOptions client_options;
-  if (!options.ca_file.empty()) {
-    auto ca = service::read_text_file(options.ca_file);
-    if (!ca) return usage_error(ca.error().to_string());
-    client_options.ca_pem = std::move(*ca);
-  }
-  client_options.request_timeout = std::chrono::milliseconds(10000);
-  http::Client client(std::move(client_options));
-  std::string url = options.attest_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/admin/policies/" + options.format;
-  http::HeaderList headers = {{"Authorization", "Bearer " + token}};
+  auto admin = make_admin_client(options.attest_url, options.ca_file, options.admin_token_file);
+  if (!admin) return usage_error(admin.error().detail);
+  auto& client = admin->client;
+  const std::string url = admin->base_url + "/admin/policies/" + options.format;
+  http::HeaderList headers = admin->headers;
 
   Result<http::Response> response = fail(ErrorCode::invalid_argument, "unknown action");
   if (options.action == "get") {

@@ -1,7 +1,10 @@
 // cloister: the command-line tool — run the platform locally, request and verify tokens, verify
-// evidence offline, administer the attestation service's policies.
+// evidence offline, administer the attestation service's policies and the key service's keys.
 #include "attest_command.h"
+#ifdef CLOISTER_WITH_ENGINE
 #include "engine_command.h"
+#endif
+#include "keys_command.h"
 #include "token_command.h"
 #include "up_command.h"
 
@@ -36,7 +39,7 @@ int main(int argc, char** argv) {
   up_command->add_option("--state-dir", up.state_dir, "State directory (CA, keys, logs)")->capture_default_str();
   up_command->add_option("--bin-dir", up.bin_dir, "Directory holding the service binaries")->capture_default_str();
   up_command->add_option("--host", up.host, "Loopback address to bind")->capture_default_str();
-  up_command->add_option("--base-port", up.base_port, "First port (attest, keys, platform, infer follow); 0: any free ports")
+  up_command->add_option("--base-port", up.base_port, "First port (attest, keys, platform, infer, redis follow); 0: any free ports")
       ->capture_default_str();
   up_command->add_option("--ready-timeout", up.ready_timeout_seconds, "Seconds to wait for each service")
       ->capture_default_str();
@@ -97,7 +100,10 @@ int main(int argc, char** argv) {
   policy_command->add_option("--base-version", policy.base_version,
                              "set: refuse unless this is the version in force (optimistic concurrency)");
 
+  auto keys_commands = add_keys_commands(app);
+#ifdef CLOISTER_WITH_ENGINE
   auto engine_commands = add_engine_commands(app);
+#endif
 
   auto* errors_command = app.add_subcommand("errors", "Print the table of stable error codes (Markdown)");
 
@@ -114,6 +120,9 @@ int main(int argc, char** argv) {
   if (request_command->parsed()) return run_token_request(request);
   if (evidence_command->parsed()) return run_verify_evidence(evidence);
   if (policy_command->parsed()) return run_attest_policy(policy);
+  if (int status = run_keys_command(keys_commands); status >= 0) return status;
+#ifdef CLOISTER_WITH_ENGINE
   if (int status = run_engine_command(engine_commands); status >= 0) return status;
+#endif
   return 2;
 }

@@ -1,15 +1,24 @@
 #include "up_command.h"
 
+#include "cloister/attestation/format_registry.h"
 #include "cloister/core/process.h"
+#include "cloister/crypto/hash.h"
 #include "cloister/http/client.h"
+#include "cloister/redis/client.h"
 #include "cloister/service/tls_identity.h"
 #include "dev_environment.h"
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace cloister::cli {
@@ -41,6 +50,133 @@ struct Running {
 };
 
 std::string json_list(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
+
+// --- Redis (docs/redis.md) ---------------------------------------------------------------------
+
+constexpr const char* kRedisServer = "/usr/bin/redis-server";
+constexpr int kRedisPortOffset = 4;
+constexpr int kRedisStartAttempts = 5;  // with ephemeral ports: another port when one was taken
+
+struct RunningRedis {
+  std::optional<ChildProcess> process;
+  std::uint16_t port = 0;
+  std::string url;
+  DevRedis files;
+};
+
+// A port the kernel considers free on `host` right now (bind port 0, read it, close).
+Result<std::uint16_t> free_port(const std::string& host) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    return fail(ErrorCode::config_invalid, "--host must be an IPv4 address to run Redis on it");
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return fail(ErrorCode::io_error, "socket()");
+  socklen_t length = sizeof address;
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) return fail(ErrorCode::io_error, "cannot bind " + host + ":0");
+  return ntohs(address.sin_port);
+}
+
+redis::ClientOptions redis_admin_options(const RunningRedis& server, const std::string& host, const std::string& ca_pem) {
+  redis::ClientOptions options;
+  options.host = host;
+  options.port = server.port;
+  options.ca_pem = ca_pem;
+  options.server_name = "localhost";
+  options.username = server.files.admin_username;
+  options.password = server.files.admin_password;
+  options.connect_timeout = std::chrono::milliseconds(1000);
+  options.command_timeout = std::chrono::milliseconds(1000);
+  options.max_retries = 0;
+  options.pool_size = 1;
+  return options;
+}
+
+// Starts redis-server (TLS only, default user off) and waits, bounded, until it answers PING over
+// TLS as the admin user.
+Result<RunningRedis> start_redis(const UpOptions& options, const DevEnvironment& environment, const std::string& ca_pem) {
+  std::error_code exists_error;
+  if (!fs::exists(kRedisServer, exists_error)) {
+    return fail(ErrorCode::unavailable, std::string(kRedisServer) + " is missing: run scripts/setup.sh (Debian redis-server)");
+  }
+  const auto log_file = fs::absolute(environment.logs / "redis.log").string();
+  const int attempts = options.base_port == 0 ? kRedisStartAttempts : 1;
+  Error last{ErrorCode::unavailable, "redis-server did not start"};
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    RunningRedis server;
+    if (options.base_port == 0) {
+      auto port = free_port(options.host);
+      if (!port) return std::unexpected(port.error());
+      server.port = *port;
+    } else {
+      server.port = static_cast<std::uint16_t>(options.base_port + kRedisPortOffset);
+    }
+    auto files = prepare_dev_redis(environment, options.host, server.port);
+    if (!files) return std::unexpected(files.error());
+    server.files = std::move(*files);
+    auto process = ChildProcess::spawn({{kRedisServer, server.files.config_file.string()}, log_file, {}});
+    if (!process) return std::unexpected(process.error());
+    server.process.emplace(std::move(*process));
+    server.url = "rediss://" + options.host + ":" + std::to_string(server.port);
+
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.ready_timeout_seconds);
+    bool exited = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!server.process->running()) {
+        exited = true;
+        break;
+      }
+      auto client = redis::Client::create(redis_admin_options(server, options.host, ca_pem));
+      if (client) {
+        auto reply = (*client)->command({"PING"});
+        if (reply && reply->string == "PONG") return server;
+        last = reply ? Error{ErrorCode::unavailable, "unexpected PING reply"} : reply.error();
+      } else {
+        last = client.error();
+        if (last.code == ErrorCode::redis_auth_failed || last.code == ErrorCode::config_invalid) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    server.process->stop(std::chrono::milliseconds(5000));
+    if (!exited) break;  // it ran but never answered: another port will not help
+    last = Error{ErrorCode::unavailable, "redis-server exited (port " + std::to_string(server.port) + " taken?)"};
+  }
+  return fail(last.code, last.detail + " (see " + log_file + ")");
+}
+
+// The key-prefix rules cloister up gives cloister-keys: the platform and the provider each get their
+// own prefix, pinned to the measurement (SHA-384) of their binary; any sim TEE gets the shared
+// sandbox "dev:" (tools and tests).
+Result<nlohmann::json> dev_redis_prefixes(const fs::path& bin_dir) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& [prefix, binary] : {std::pair<std::string, std::string>{"platform:", "cloister-platform"},
+                                       {"infer:", "cloister-infer"}}) {
+    auto measurement = attestation::sim::measure_executable(bin_dir / binary);
+    if (!measurement) return std::unexpected(measurement.error());
+    rules.push_back({{"prefix", prefix},
+                     {"policy",
+                      {{"name", binary + "-sim"},
+                       {"allow_simulated", true},
+                       {"all_of",
+                        {{{"claim", "tee"}, {"equals", "sim"}},
+                         {{"claim", "measurement"}, {"equals", crypto::hex_encode(*measurement)}}}}}}});
+  }
+  rules.push_back({{"prefix", "dev:"},
+                   {"policy",
+                    {{"name", "any-sim"}, {"allow_simulated", true}, {"all_of", {{{"claim", "tee"}, {"equals", "sim"}}}}}}});
+  return rules;
+}
+
+void stop_redis(RunningRedis& server) {
+  if (!server.process) return;
+  int status = server.process->stop(std::chrono::milliseconds(10000));
+  std::cout << "  stopped redis-server (pid " << server.process->pid() << ", status " << status << ")\n";
+  server.process.reset();
+}
 
 bool wait_ready(const http::Client& client, const std::string& url, Running& running, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -89,6 +225,22 @@ int run_up(const UpOptions& options) {
   client_options.max_attempts = 1;
   http::Client client(client_options);
 
+  auto redis_prefixes = dev_redis_prefixes(options.bin_dir);
+  if (!redis_prefixes) {
+    std::cerr << "cloister up: " << redis_prefixes.error().to_string() << "\n";
+    return 1;
+  }
+  // Redis first (cloister-keys connects to it at start), stopped last.
+  auto redis_server = start_redis(options, *environment, *ca_pem);
+  if (!redis_server) {
+    std::cerr << "cloister up: Redis: " << redis_server.error().to_string() << "\n";
+    return 1;
+  }
+  auto stop_everything = [&](std::vector<Running>& services) {
+    stop_all(services);
+    stop_redis(*redis_server);
+  };
+
   std::vector<Running> running;
   std::string attest_url;
   for (const auto& spec : kServices) {
@@ -120,6 +272,16 @@ int run_up(const UpOptions& options) {
                        {"--set", "attestation.url=" + attest_url, "--set", "tee.format=sim", "--set",
                         "tee.sim.platform_key_file=" + fs::absolute(environment->sim_platform_key).string()});
     }
+    if (spec.name == "cloister-keys") {
+      // The Redis admin credential goes to cloister-keys only (docs/redis.md).
+      arguments.insert(arguments.end(),
+                       {"--set", "redis.host=" + options.host, "--set", "redis.port=" + std::to_string(redis_server->port),
+                        "--set", "redis.server_name=localhost", "--set",
+                        "redis.ca_file=" + fs::absolute(environment->ca_certificate).string(), "--set",
+                        "redis.admin_username=" + redis_server->files.admin_username, "--set",
+                        "redis.admin_password_file=" + redis_server->files.admin_password_file.string(), "--set",
+                        "redis.prefixes=" + redis_prefixes->dump()});
+    }
     if (spec.name == "cloister-platform") {
       for (const auto& other : running) {
         if (other.spec->name == "cloister-infer") arguments.insert(arguments.end(), {"--set", "provider.url=" + other.url});
@@ -129,7 +291,7 @@ int run_up(const UpOptions& options) {
     auto process = ChildProcess::spawn({arguments, log_file, {}});
     if (!process) {
       std::cerr << "cloister up: " << process.error().to_string() << "\n";
-      stop_all(running);
+      stop_everything(running);
       return 1;
     }
     running.push_back(Running{&spec, std::move(*process), 0, {}});
@@ -138,7 +300,7 @@ int run_up(const UpOptions& options) {
     if (!bound) {
       std::cerr << "cloister up: " << spec.name << " did not start: " << bound.error().detail << " (see " << log_file
                 << ")\n";
-      stop_all(running);
+      stop_everything(running);
       return 1;
     }
     running.back().port = *bound;
@@ -150,13 +312,14 @@ int run_up(const UpOptions& options) {
     if (!wait_ready(client, service.url, service, std::chrono::seconds(options.ready_timeout_seconds))) {
       std::cerr << "cloister up: " << service.spec->name << " is not ready (see "
                 << (environment->logs / (service.spec->dir + ".log")).string() << ")\n";
-      stop_all(running);
+      stop_everything(running);
       return 1;
     }
   }
 
   nlohmann::json endpoints = nlohmann::json::object();
   for (const auto& service : running) endpoints[service.spec->dir] = service.url;
+  endpoints["redis"] = redis_server->url;
   endpoints["ca"] = fs::absolute(environment->ca_certificate).string();
   {
     std::ofstream out(options.state_dir / "endpoints.json");
@@ -169,13 +332,14 @@ int run_up(const UpOptions& options) {
     std::cout << "  " << service.spec->role << std::string(12 - service.spec->role.size(), ' ') << service.url
               << "   " << service.spec->note << "\n";
   }
+  std::cout << "  redis       " << redis_server->url << "   cache (TLS, ACL; credentials from cloister-keys)\n";
   std::cout << "\n  CA certificate: " << environment->ca_certificate.string()
             << "   logs: " << environment->logs.string() << "/\n"
             << "  try: curl --cacert " << environment->ca_certificate.string() << " " << running[3].url
             << "/v1/provider/check\n\n";
   if (options.exit_when_ready) {
     std::cout << "all services ready; stopping (--exit-when-ready)\n";
-    stop_all(running);
+    stop_everything(running);
     return 0;
   }
   std::cout << "Press Ctrl-C to stop.\n" << std::flush;
@@ -185,14 +349,21 @@ int run_up(const UpOptions& options) {
     int received = sigtimedwait(&stop_signals, nullptr, &tick);
     if (received == SIGINT || received == SIGTERM) {
       std::cout << "\nstopping…\n";
-      stop_all(running);
+      stop_everything(running);
       return 0;
+    }
+    if (auto status = redis_server->process->poll()) {
+      std::cerr << "cloister up: redis-server exited (status " << *status << "); see "
+                << (environment->logs / "redis.log").string() << "\n";
+      redis_server->process.reset();
+      stop_everything(running);
+      return 1;
     }
     for (auto& service : running) {
       if (auto status = service.process.poll()) {
         std::cerr << "cloister up: " << service.spec->name << " exited (status " << *status << "); see "
                   << (environment->logs / (service.spec->dir + ".log")).string() << "\n";
-        stop_all(running);
+        stop_everything(running);
         return 1;
       }
     }

@@ -10,7 +10,7 @@ struct UpOptions {
   std::filesystem::path state_dir = ".cloister";
   std::filesystem::path bin_dir;  // where the service binaries are; default: beside `cloister`
   std::string host = "127.0.0.1";
-  int base_port = 8440;           // attest, keys, platform, infer on base..base+3; 0: ephemeral ports
+  int base_port = 8440;           // attest, keys, platform, infer on base..base+3, Redis base+4; 0: ephemeral ports
   int ready_timeout_seconds = 60;
   int token_lifetime_seconds = 300;
   bool exit_when_ready = false;   // start, check, print, then stop everything (smoke tests)

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace cloister::service {
@@ -17,8 +18,17 @@ namespace {
   std::exit(1);
 }
 
+// The attested options first; a service option with the same key replaces the attested one's
+// default and description (e.g. cloister-keys' own policy.* defaults).
 ServiceDefinition with_attested_options(ServiceDefinition definition) {
   auto options = attested_options();
+  for (auto& option : options) {
+    auto own = std::find_if(definition.options.begin(), definition.options.end(),
+                            [&](const ConfigOption& candidate) { return candidate.key == option.key; });
+    if (own == definition.options.end()) continue;
+    option = std::move(*own);
+    definition.options.erase(own);
+  }
   definition.options.insert(definition.options.begin(), options.begin(), options.end());
   return definition;
 }

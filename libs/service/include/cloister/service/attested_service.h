@@ -23,7 +23,9 @@ namespace cloister::service {
 
 class AttestedService {
  public:
-  // Exits the process with a clear message on a start-up error (bad configuration, unreadable key).
+  // The definition's options are added to the attested ones (attested_options()); an option with
+  // the key of an attested one replaces its default and description. Exits the process with a clear
+  // message on a start-up error (bad configuration, unreadable key).
   AttestedService(const ServiceDefinition& definition, int argc, char** argv);
   ~AttestedService();
 

@@ -1,14 +1,35 @@
-#include "admin_credentials.h"
+// AdminCredentials (shared by cloister-attest and cloister-keys): generated and configured bearer
+// credentials, stored as digests only, compared in constant time.
+#include "cloister/service/admin_credentials.h"
 
-#include "service_test_support.h"
+#include "cloister/crypto/random.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
 #include <fstream>
 
-namespace cloister::attest {
+namespace cloister::service {
 namespace {
+
+class TempDir {
+ public:
+  TempDir() : path_(std::filesystem::temp_directory_path() / ("cloister-service-test-" + crypto::random_hex(6))) {
+    std::filesystem::create_directories(path_);
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 unsigned mode_of(const std::filesystem::path& path) {
   struct stat info {};
@@ -24,7 +45,7 @@ std::string read_token(const std::filesystem::path& path) {
 }
 
 TEST(AdminCredentials, FirstStartGeneratesATokenFileAndKeepsOnlyItsDigest) {
-  test::TempDir dir;
+  TempDir dir;
   auto admin = AdminCredentials::open(nlohmann::json::array(), dir.path());
   ASSERT_TRUE(admin) << admin.error().to_string();
   EXPECT_EQ(admin->generated_token_path(), dir.path() / "admin-token");
@@ -49,7 +70,7 @@ TEST(AdminCredentials, FirstStartGeneratesATokenFileAndKeepsOnlyItsDigest) {
 }
 
 TEST(AdminCredentials, RefusesMissingMalformedAndWrongCredentials) {
-  test::TempDir dir;
+  TempDir dir;
   auto admin = AdminCredentials::open(nlohmann::json::array(), dir.path()).value();
   const auto token = read_token(dir.path() / "admin-token");
   for (const std::optional<std::string_view> header :
@@ -70,7 +91,7 @@ TEST(AdminCredentials, RefusesMissingMalformedAndWrongCredentials) {
 }
 
 TEST(AdminCredentials, ConfiguredCredentialsNameWhoChanged) {
-  test::TempDir dir;
+  TempDir dir;
   const auto alice = AdminCredentials::generate_token();
   const auto bob = AdminCredentials::generate_token();
   ASSERT_NE(alice, bob);
@@ -97,4 +118,4 @@ TEST(AdminCredentials, ConfiguredCredentialsNameWhoChanged) {
 }
 
 }  // namespace
-}  // namespace cloister::attest
+}  // namespace cloister::service

@@ -1,4 +1,4 @@
-#include "admin_credentials.h"
+#include "cloister/service/admin_credentials.h"
 
 #include "cloister/crypto/base64.h"
 #include "cloister/crypto/bytes.h"
@@ -10,7 +10,7 @@
 
 #include <algorithm>
 
-namespace cloister::attest {
+namespace cloister::service {
 namespace {
 
 constexpr std::size_t kTokenBytes = 32;
@@ -115,4 +115,4 @@ Result<std::string> AdminCredentials::authenticate(std::optional<std::string_vie
   return match->name;
 }
 
-}  // namespace cloister::attest
+}  // namespace cloister::service

@@ -1,5 +1,6 @@
 #pragma once
-// AdminCredentials: who may change policies (docs/attestation.md, "Admin authentication").
+// AdminCredentials: who may use a service's admin API — cloister-attest's policies
+// (docs/attestation.md, "Admin authentication"), cloister-keys' keys (docs/keys.md).
 //
 // An admin presents `Authorization: Bearer <token>`. The service keeps only SHA-256 digests of the
 // tokens, each with a name that the audit trail records as "who":
@@ -22,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cloister::attest {
+namespace cloister::service {
 
 inline constexpr std::string_view kAdminTokenFile = "admin-token";
 inline constexpr std::string_view kAdminCredentialsFile = "admin-credentials.json";
@@ -54,4 +55,4 @@ class AdminCredentials {
   std::filesystem::path generated_token_path_;
 };
 
-}  // namespace cloister::attest
+}  // namespace cloister::service

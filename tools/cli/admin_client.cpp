@@ -1,0 +1,37 @@
+#include "admin_client.h"
+
+#include "cloister/service/tls_identity.h"
+
+#include <cctype>
+#include <cstdlib>
+
+namespace cloister::cli {
+
+Result<AdminClient> make_admin_client(const std::string& url, const std::string& ca_file,
+                                      const std::string& admin_token_file) {
+  std::string token;
+  if (!admin_token_file.empty()) {
+    auto text = service::read_text_file(admin_token_file);
+    if (!text) return fail(ErrorCode::invalid_argument, text.error().to_string());
+    token = *text;
+  } else if (const char* value = std::getenv("CLOISTER_ADMIN_TOKEN")) {
+    token = value;
+  }
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) {
+    return fail(ErrorCode::invalid_argument, "an admin token is needed: --admin-token-file FILE or CLOISTER_ADMIN_TOKEN");
+  }
+
+  http::ClientOptions client_options;
+  if (!ca_file.empty()) {
+    auto ca = service::read_text_file(ca_file);
+    if (!ca) return fail(ErrorCode::invalid_argument, ca.error().to_string());
+    client_options.ca_pem = std::move(*ca);
+  }
+  client_options.request_timeout = std::chrono::milliseconds(10000);
+  std::string base = url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return AdminClient{http::Client(std::move(client_options)), std::move(base), {{"Authorization", "Bearer " + token}}};
+}
+
+}  // namespace cloister::cli

@@ -1,0 +1,22 @@
+#pragma once
+// What every `cloister … ` admin command needs: an HTTPS client trusting --ca, the service's base
+// URL, and the admin bearer token from --admin-token-file (else CLOISTER_ADMIN_TOKEN).
+
+#include "cloister/core/error.h"
+#include "cloister/http/client.h"
+
+#include <string>
+
+namespace cloister::cli {
+
+struct AdminClient {
+  http::Client client;
+  std::string base_url;      // without a trailing '/'
+  http::HeaderList headers;  // Authorization: Bearer <token>
+};
+
+// invalid_argument (a usage error) when no token is given or a file is unreadable.
+Result<AdminClient> make_admin_client(const std::string& url, const std::string& ca_file,
+                                      const std::string& admin_token_file);
+
+}  // namespace cloister::cli
