@@ -8,17 +8,6 @@
 
 namespace cloister::attestation::test {
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "cloister-attestation-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code error;
-  std::filesystem::remove_all(path_, error);
-}
-
 ServiceKeys ServiceKeys::generate(std::optional<std::string> nonce) {
   auto tls = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   auto hpke = crypto::x25519_generate();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cloister/attestation/runtime_data.h"
+#include "cloister/core/temp_dir.h"
 #include "cloister/crypto/bytes.h"
 #include "cloister/crypto/keys.h"
 #include "cloister/crypto/x25519.h"
@@ -15,17 +16,7 @@
 namespace cloister::attestation::test {
 
 // A fresh directory under the system temp dir, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cloister::TempDir;
 
 // What a service generates at start: a TLS key, an HPKE key pair and the runtime data they make.
 struct ServiceKeys {

@@ -2,6 +2,7 @@
 // credentials, stored as digests only, compared in constant time.
 #include "cloister/service/admin_credentials.h"
 
+#include "cloister/core/temp_dir.h"
 #include "cloister/crypto/random.h"
 
 #include <gtest/gtest.h>
@@ -13,23 +14,7 @@
 namespace cloister::service {
 namespace {
 
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("cloister-service-test-" + crypto::random_hex(6))) {
-    std::filesystem::create_directories(path_);
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cloister::TempDir;
 
 unsigned mode_of(const std::filesystem::path& path) {
   struct stat info {};

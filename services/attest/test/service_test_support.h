@@ -3,6 +3,7 @@
 // and requests handed to the router directly (no sockets: hermetic, injected clock).
 
 #include "cloister/attestation/runtime_data.h"
+#include "cloister/core/temp_dir.h"
 #include "cloister/crypto/hpke.h"
 #include "cloister/crypto/keys.h"
 #include "cloister/crypto/random.h"
@@ -18,23 +19,7 @@
 
 namespace cloister::attest::test {
 
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("cloister-attest-test-" + crypto::random_hex(6))) {
-    std::filesystem::create_directories(path_);
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cloister::TempDir;
 
 // A sim platform key and an attester measuring the test binary.
 struct SimPlatform {

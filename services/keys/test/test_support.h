@@ -4,6 +4,7 @@
 // verified by the real CallerAuth, channel-bound to a real TLS key — for any TEE's claims.
 
 #include "cloister/attestation/runtime_data.h"
+#include "cloister/core/temp_dir.h"
 #include "cloister/attestation/signing_keys.h"
 #include "cloister/attestation/token_issuer.h"
 #include "cloister/crypto/base64.h"
@@ -23,23 +24,7 @@
 
 namespace cloister::keys::test {
 
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("cloister-keys-test-" + crypto::random_hex(6))) {
-    std::filesystem::create_directories(path_);
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cloister::TempDir;
 
 inline std::string read_all(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
