@@ -45,3 +45,14 @@ if(CLOISTER_COMPONENTS STREQUAL "all" OR "services" IN_LIST CLOISTER_COMPONENTS)
   # SQLite 3 (libsqlite3-dev): the services' embedded state stores (cloister-keys' key store).
   find_package(SQLite3 REQUIRED)
 endif()
+
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "imaging" IN_LIST CLOISTER_COMPONENTS)
+  # DCMTK 3.6.7 (libdcmtk-dev): DICOM parsing and decompression (RLE, JPEG, JPEG-LS; no JPEG 2000).
+  # Its CMake package config only (its pkg-config file is broken on bookworm).
+  find_package(DCMTK REQUIRED CONFIG)
+  # libpng 1.6 and libjpeg-turbo (libjpeg62-turbo-dev): PNG/JPEG decoding, PNG mask encoding.
+  find_package(PNG REQUIRED)
+  find_package(JPEG REQUIRED)
+  # zlib: deflated DICOM is inflated by us, with a size cap, before DCMTK parses it.
+  find_package(ZLIB REQUIRED)
+endif()

@@ -14,6 +14,8 @@ DEBIAN_PACKAGES=(
   libdnnl-dev libonnx-dev libonnx-testdata libprotobuf-dev
   # the engine's whole-model agreement test exports torchvision / U-Net models to ONNX
   python3-torch python3-torchvision python3-numpy
+  # imaging (libs/imaging): DICOM through DCMTK, PNG, JPEG; pydicom's test files are the DICOM corpus
+  libdcmtk-dev dcmtk libpng-dev libjpeg62-turbo-dev python3-pydicom
   # servers and tools used by `cloister up` and the tests
   openssl curl redis-server prometheus
   # fuzzing (tests/fuzz): libFuzzer's driver from clang's compiler-rt; objcopy

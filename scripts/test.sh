@@ -11,16 +11,16 @@ cd "$root"
 jobs="${JOBS:-$(nproc)}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
-echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE), attestation (evidence parsers), redis (RESP parser, TLS client)"
+echo "== sanitizer build (ASan+UBSan): core, crypto (incl. JOSE and HPKE), attestation (evidence parsers), redis (RESP parser, TLS client), imaging (DICOM/PNG/JPEG decoders)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCLOISTER_SANITIZE=ON \
-  -DCLOISTER_COMPONENTS="core;crypto;attestation;redis" >/dev/null
+  -DCLOISTER_COMPONENTS="core;crypto;attestation;redis;imaging" >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --no-tests=error --output-on-failure -j"$jobs" --timeout 300 | grep -v '^ *Start '
 # (the sanitizer build holds only those libraries, so every test it has runs; --no-tests=error
 #  makes an empty run a failure instead of a silent pass)
 
-fuzz_targets="${FUZZ_TARGETS:-sgx_quote_fuzz tdx_quote_fuzz snp_report_fuzz}"
+fuzz_targets="${FUZZ_TARGETS:-sgx_quote_fuzz tdx_quote_fuzz snp_report_fuzz image_decode_fuzz}"
 echo "== fuzz (libFuzzer: ${fuzz_targets}, ${FUZZ_SECONDS:-20} s each)"
 FUZZ_TARGETS="$fuzz_targets" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 

@@ -30,14 +30,20 @@ struct KeepAliveClient::Impl {
     bhttp::response<bhttp::string_body> response;
     bhttp::read(*stream, buffer, response);
     if (!response.keep_alive()) throw std::runtime_error("the server closed the keep-alive connection");
-    return Response{static_cast<int>(response.result_int()), std::move(response.body())};
+    return Response{static_cast<int>(response.result_int()), std::move(response.body()),
+                    std::string(response[bhttp::field::content_type])};
   }
 };
 
-KeepAliveClient::KeepAliveClient(const std::string& host, std::uint16_t port, const std::string& ca_pem)
+KeepAliveClient::KeepAliveClient(const std::string& host, std::uint16_t port, const std::string& ca_pem,
+                                 const std::string& client_certificate_pem, const std::string& client_key_pem)
     : impl_(std::make_unique<Impl>()) {
   impl_->host = host;
   impl_->tls.add_certificate_authority(net::buffer(ca_pem));
+  if (!client_certificate_pem.empty()) {
+    impl_->tls.use_certificate_chain(net::buffer(client_certificate_pem));
+    impl_->tls.use_private_key(net::buffer(client_key_pem), net::ssl::context::pem);
+  }
   impl_->tls.set_verify_mode(net::ssl::verify_peer);
   impl_->stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(impl_->io, impl_->tls);
   net::ip::tcp::resolver resolver(impl_->io);
@@ -56,6 +62,15 @@ KeepAliveClient::~KeepAliveClient() {
 KeepAliveClient::Response KeepAliveClient::post_json(const std::string& target, const std::string& body) {
   bhttp::request<bhttp::string_body> request{bhttp::verb::post, target, 11};
   request.set(bhttp::field::content_type, "application/json");
+  request.body() = body;
+  return impl_->exchange(request);
+}
+
+KeepAliveClient::Response KeepAliveClient::post(const std::string& target,
+                                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                                const std::string& body) {
+  bhttp::request<bhttp::string_body> request{bhttp::verb::post, target, 11};
+  for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   return impl_->exchange(request);
 }

@@ -2,7 +2,10 @@
 """Exports the benchmark and agreement models to ONNX with random weights (Debian python3-torch,
 python3-torchvision), plus one random input per model (input.npy next to each model).
 
-    /usr/bin/python3 bench/engine/export_models.py OUT_DIR [name ...]
+    /usr/bin/python3 bench/engine/export_models.py [--dynamic-batch] OUT_DIR [name ...]
+
+--dynamic-batch exports the first dimension of input and output as dynamic ("N"), so a server can
+batch requests (bench/infer); without it every shape is static.
 
 Perf set (bench/engine/run.sh compares these with ONNX Runtime): resnet50, densenet121,
 unet2d (256x256, 1 -> 2 classes, 5 levels from 16 channels, BatchNorm + ReLU, transposed-conv
@@ -107,8 +110,11 @@ ALL = ['resnet50', 'densenet121', 'unet2d', 'unet3d', 'mobilenet_v2', 'mobilenet
 
 
 def main():
-    out = sys.argv[1]
-    names = sys.argv[2:] or ALL
+    args = sys.argv[1:]
+    dynamic = '--dynamic-batch' in args
+    args = [a for a in args if a != '--dynamic-batch']
+    out = args[0]
+    names = args[1:] or ALL
     os.makedirs(out, exist_ok=True)
     for name in names:
         path = os.path.join(out, name + '.onnx')
@@ -121,7 +127,8 @@ def main():
         x = torch.from_numpy(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
         with torch.no_grad():
             torch.onnx.export(model, x, path, opset_version=13, input_names=['input'], output_names=['output'],
-                              do_constant_folding=True)
+                              do_constant_folding=True,
+                              dynamic_axes={'input': {0: 'N'}, 'output': {0: 'N'}} if dynamic else None)
         np.save(os.path.join(out, name + '.input.npy'), x.numpy())
         print(f'exported {name} {tuple(shape)}', flush=True)
 

@@ -4,6 +4,8 @@
 
 #include "cloister/core/process.h"
 #include "cloister/crypto/keys.h"
+#include "cloister/core/sensitive.h"
+#include "cloister/crypto/bytes.h"
 #include "cloister/http/client.h"
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cloister::testing {
 
@@ -52,5 +55,63 @@ class Platform {
   std::optional<ChildProcess> process_;
   nlohmann::json endpoints_;
 };
+
+// A development CA, a sim-platform key, and services started as real processes on loopback (port 0),
+// each with its state, log and output in one temporary directory, stopped (by pid) and removed with
+// the set. For tests that need one service's configuration in hand (cloister up gives defaults).
+class ServiceSet {
+ public:
+  ServiceSet(const std::string& prefix);
+  ~ServiceSet();
+  ServiceSet(const ServiceSet&) = delete;
+  ServiceSet& operator=(const ServiceSet&) = delete;
+
+  // Starts build/bin/cloister-<service> with the common settings (port file, state_dir, log file,
+  // TLS from the CA) plus `settings`; returns its https URL, or an empty string with error() set.
+  // `instance` names the files and state of a second instance of the same service (default: service).
+  std::string start(const std::string& service, const std::vector<std::string>& settings,
+                    const std::string& instance = {});
+  // Starts cloister-attest trusting the sim-platform key and accepting sim evidence.
+  std::string start_attest();
+  // Polls GET <url>/readyz until 200 (bounded: 60 s); false with error() set otherwise.
+  bool wait_ready(const std::string& url);
+
+  const std::string& error() const { return error_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path state(const std::string& service) const { return dir_ / (service + "-state"); }
+  std::filesystem::path log(const std::string& service) const { return dir_ / (service + ".log"); }
+  std::filesystem::path ca_file() const { return dir_ / "ca.pem"; }
+  std::filesystem::path platform_key_file() const { return dir_ / "sim-platform-key.pem"; }
+  // The settings that make a service attest itself in the sim TEE at attest_url.
+  std::vector<std::string> sim_tee_settings(const std::string& attest_url) const;
+  // Trusts the CA; with a key, presents a certificate the CA issued for it (mutual TLS).
+  http::Client client(const crypto::PrivateKey* key = nullptr,
+                      std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) const;
+  // A certificate the CA issues for a client key (PEM), for clients other than http::Client.
+  std::string issue_client_certificate(const crypto::PrivateKey& key) const;
+  // Stops one service (SIGTERM by pid, bounded) and returns its exit status; -1 when not running.
+  int stop(const std::string& service);
+
+ private:
+  std::filesystem::path dir_;
+  std::string error_;
+  std::vector<std::pair<std::string, ChildProcess>> processes_;
+};
+
+// This process (or `executable`, which the sim TEE then measures instead) as an attested caller: its
+// own TLS and HPKE keys, sim evidence signed with the set's sim-platform key, a token from
+// cloister-attest at attest_url. Empty token with `error` set on failure.
+struct AttestedCaller {
+  crypto::PrivateKey tls_key;
+  crypto::Bytes hpke_public_key;
+  Sensitive<crypto::Bytes> hpke_private_key;
+  std::string token;
+  std::string error;
+};
+AttestedCaller make_attested_caller(const ServiceSet& set, const std::string& attest_url,
+                                    const std::filesystem::path& executable = "/proc/self/exe");
+
+// SHA-384 (hex) of a file: the sim TEE's measurement of that executable.
+std::string sim_measurement(const std::filesystem::path& executable);
 
 }  // namespace cloister::testing

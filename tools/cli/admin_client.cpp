@@ -2,8 +2,11 @@
 
 #include "cloister/service/tls_identity.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cctype>
 #include <cstdlib>
+#include <iostream>
 
 namespace cloister::cli {
 
@@ -32,6 +35,22 @@ Result<AdminClient> make_admin_client(const std::string& url, const std::string&
   std::string base = url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return AdminClient{http::Client(std::move(client_options)), std::move(base), {{"Authorization", "Bearer " + token}}};
+}
+
+int print_admin_response(const Result<http::Response>& response) {
+  if (!response) {
+    std::cerr << "error: " << response.error().to_string() << "\n";
+    return 1;
+  }
+  auto body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (response->status / 100 != 2) {
+    std::cerr << "error: HTTP " << response->status << " "
+              << (body.is_object() ? body.value("code", std::string()) + ": " + body.value("detail", std::string()) : "")
+              << "\n";
+    return 1;
+  }
+  std::cout << (body.is_discarded() ? response->body : body.dump(2)) << "\n";
+  return 0;
 }
 
 }  // namespace cloister::cli

@@ -19,4 +19,8 @@ struct AdminClient {
 Result<AdminClient> make_admin_client(const std::string& url, const std::string& ca_file,
                                       const std::string& admin_token_file);
 
+// Prints an admin answer: the JSON (indented) on standard output and 0 for a 2xx; "error: HTTP
+// <status> <code>: <detail>" on standard error and 1 otherwise (or for a transport error).
+int print_admin_response(const Result<http::Response>& response);
+
 }  // namespace cloister::cli

@@ -17,7 +17,6 @@ namespace cloister::cli {
 
 namespace {
 
-constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 int usage_error(const std::string& message) {
@@ -150,19 +149,7 @@ int run_keys_command(const KeysCommands& commands) {
     if (!options.key_filter.empty()) url += "&key=" + options.key_filter;
     response = client.get(url, headers);
   }
-  if (!response) {
-    std::cerr << "error: " << response.error().to_string() << "\n";
-    return kExitFailed;
-  }
-  auto body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (response->status / 100 != 2) {
-    std::cerr << "error: HTTP " << response->status << " "
-              << (body.is_object() ? body.value("code", std::string()) + ": " + body.value("detail", std::string()) : "")
-              << "\n";
-    return kExitFailed;
-  }
-  std::cout << (body.is_discarded() ? response->body : body.dump(2)) << "\n";
-  return 0;
+  return print_admin_response(response);
 }
 
 }  // namespace cloister::cli

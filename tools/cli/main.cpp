@@ -4,6 +4,7 @@
 #ifdef CLOISTER_WITH_ENGINE
 #include "engine_command.h"
 #endif
+#include "infer_command.h"
 #include "keys_command.h"
 #include "token_command.h"
 #include "up_command.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   up_command->add_option("--state-dir", up.state_dir, "State directory (CA, keys, logs)")->capture_default_str();
   up_command->add_option("--bin-dir", up.bin_dir, "Directory holding the service binaries")->capture_default_str();
   up_command->add_option("--host", up.host, "Loopback address to bind")->capture_default_str();
+  up_command->add_option("--models", up.models_dir, "Demo models sealed for the provider at start (default: the repository's models/)");
   up_command->add_option("--base-port", up.base_port, "First port (attest, keys, platform, infer, redis follow); 0: any free ports")
       ->capture_default_str();
   up_command->add_option("--ready-timeout", up.ready_timeout_seconds, "Seconds to wait for each service")
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
                              "set: refuse unless this is the version in force (optimistic concurrency)");
 
   auto keys_commands = add_keys_commands(app);
+  auto infer_commands = add_infer_commands(app);
 #ifdef CLOISTER_WITH_ENGINE
   auto engine_commands = add_engine_commands(app);
 #endif
@@ -121,6 +124,7 @@ int main(int argc, char** argv) {
   if (evidence_command->parsed()) return run_verify_evidence(evidence);
   if (policy_command->parsed()) return run_attest_policy(policy);
   if (int status = run_keys_command(keys_commands); status >= 0) return status;
+  if (int status = run_infer_command(infer_commands); status >= 0) return status;
 #ifdef CLOISTER_WITH_ENGINE
   if (int status = run_engine_command(engine_commands); status >= 0) return status;
 #endif

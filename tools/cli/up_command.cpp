@@ -2,11 +2,13 @@
 
 #include "cloister/attestation/format_registry.h"
 #include "cloister/core/process.h"
+#include "cloister/crypto/base64.h"
 #include "cloister/crypto/hash.h"
 #include "cloister/http/client.h"
 #include "cloister/redis/client.h"
 #include "cloister/service/tls_identity.h"
 #include "dev_environment.h"
+#include "infer_command.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -171,6 +174,96 @@ Result<nlohmann::json> dev_redis_prefixes(const fs::path& bin_dir) {
   return rules;
 }
 
+// --- Demo models (docs/infer.md §7) ------------------------------------------------------------
+
+constexpr const char* kDemoModelKey = "cloister-demo-models";
+
+// The models cloister up seals for the provider: <models_dir>/<name>/{manifest.json, model.onnx}.
+std::vector<fs::path> demo_model_dirs(const fs::path& models_dir) {
+  std::vector<fs::path> out;
+  std::error_code error;
+  if (!fs::is_directory(models_dir, error)) return out;
+  for (const auto& entry : fs::directory_iterator(models_dir, error)) {
+    if (fs::exists(entry.path() / "manifest.json", error) && fs::exists(entry.path() / "model.onnx", error)) {
+      out.push_back(entry.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Gives the provider its demo models the way an operator would: an hpke-x25519 key in cloister-keys
+// whose release policy admits only this build's cloister-infer (sim TEE, its measurement), and each
+// demo model sealed to that key's public half into the provider's registry directory.
+Result<std::size_t> provision_demo_models(const http::Client& client, const std::string& keys_url,
+                                          const fs::path& keys_state, const fs::path& bin_dir,
+                                          const fs::path& models_dir, const fs::path& registry_dir) {
+  const auto models = demo_model_dirs(models_dir);
+  if (models.empty()) return std::size_t{0};
+  auto token = service::read_text_file((keys_state / "admin-token").string());
+  if (!token) {
+    return fail(ErrorCode::unauthenticated, "no keys admin token in " + (keys_state / "admin-token").string() +
+                                                " (removed?): the demo models are not provisioned");
+  }
+  std::string bearer = *token;
+  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
+  const http::HeaderList headers = {{"Authorization", "Bearer " + bearer}};
+  auto measurement = attestation::sim::measure_executable(bin_dir / "cloister-infer");
+  if (!measurement) return std::unexpected(measurement.error());
+  const nlohmann::json policy = {{"name", "cloister-infer-sim"},
+                                 {"allow_simulated", true},
+                                 {"all_of",
+                                  {{{"claim", "tee"}, {"equals", "sim"}},
+                                   {{"claim", "measurement"}, {"equals", crypto::hex_encode(*measurement)}}}}};
+  // The key service answers once its port is bound; a few tries cover a slow start.
+  Result<http::Response> key = fail(ErrorCode::unavailable, "cloister-keys did not answer");
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    key = client.get(keys_url + "/admin/keys/" + kDemoModelKey, headers);
+    if (key) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!key) return std::unexpected(key.error());
+  if (key->status == 404) {
+    key = client.post_json(keys_url + "/admin/keys",
+                           {{"name", kDemoModelKey}, {"type", "hpke-x25519"}, {"policy", policy},
+                            {"comment", "cloister up: the demo models, for this build's cloister-infer"}},
+                           headers);
+    if (!key) return std::unexpected(key.error());
+  } else if (key->status == 200) {
+    // A rebuild changes the measurement: the policy follows this build.
+    auto body = nlohmann::json::parse(key->body, nullptr, false);
+    if (!body.is_object() || body["policy"].dump().find(crypto::hex_encode(*measurement)) == std::string::npos) {
+      auto updated = client.request("PUT", keys_url + "/admin/keys/" + kDemoModelKey + "/policy",
+                                    {headers[0], {"Content-Type", "application/json"}},
+                                    nlohmann::json{{"policy", policy}, {"comment", "cloister up: this build's cloister-infer"}}.dump());
+      if (!updated || updated->status != 200) {
+        return fail(ErrorCode::upstream_failed, "cannot update the demo model key's release policy");
+      }
+      key = client.get(keys_url + "/admin/keys/" + kDemoModelKey, headers);
+      if (!key) return std::unexpected(key.error());
+    }
+  }
+  if (key->status != 200 && key->status != 201) {
+    return fail(ErrorCode::upstream_failed, "cloister-keys answered HTTP " + std::to_string(key->status) + " for the demo model key");
+  }
+  auto body = nlohmann::json::parse(key->body, nullptr, false);
+  const auto version = body.value("current_version", std::uint64_t{0});
+  crypto::Bytes public_key;
+  for (const auto& item : body.value("versions", nlohmann::json::array())) {
+    if (item.value("version", std::uint64_t{0}) == version && item.contains("public_key")) {
+      auto decoded = crypto::base64url_decode(item["public_key"].get<std::string>());
+      if (decoded) public_key = std::move(*decoded);
+    }
+  }
+  if (public_key.size() != 32) return fail(ErrorCode::upstream_failed, "the demo model key has no public key");
+  for (const auto& model : models) {
+    auto sealed = seal_model_into_registry({(model / "model.onnx").string(), (model / "manifest.json").string(),
+                                            registry_dir.string(), kDemoModelKey, version, public_key});
+    if (!sealed) return std::unexpected(sealed.error());
+  }
+  return models.size();
+}
+
 void stop_redis(RunningRedis& server) {
   if (!server.process) return;
   int status = server.process->stop(std::chrono::milliseconds(10000));
@@ -282,6 +375,11 @@ int run_up(const UpOptions& options) {
                         "redis.admin_password_file=" + redis_server->files.admin_password_file.string(), "--set",
                         "redis.prefixes=" + redis_prefixes->dump()});
     }
+    if (spec.name == "cloister-infer") {
+      for (const auto& other : running) {
+        if (other.spec->name == "cloister-keys") arguments.insert(arguments.end(), {"--set", "keys.url=" + other.url});
+      }
+    }
     if (spec.name == "cloister-platform") {
       for (const auto& other : running) {
         if (other.spec->name == "cloister-infer") arguments.insert(arguments.end(), {"--set", "provider.url=" + other.url});
@@ -306,6 +404,15 @@ int run_up(const UpOptions& options) {
     running.back().port = *bound;
     running.back().url = "https://" + options.host + ":" + std::to_string(*bound);
     if (spec.name == "cloister-attest") attest_url = running.back().url;
+    if (spec.name == "cloister-keys") {
+      auto provisioned = provision_demo_models(client, running.back().url, state, options.bin_dir, options.models_dir,
+                                               fs::absolute(options.state_dir / "infer" / "models"));
+      if (!provisioned) {
+        std::cerr << "cloister up: demo models: " << provisioned.error().to_string() << "\n";
+      } else if (*provisioned > 0) {
+        std::cout << "  sealed " << *provisioned << " demo model(s) for the provider (key " << kDemoModelKey << ")\n";
+      }
+    }
   }
 
   for (auto& service : running) {

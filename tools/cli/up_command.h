@@ -9,6 +9,9 @@ namespace cloister::cli {
 struct UpOptions {
   std::filesystem::path state_dir = ".cloister";
   std::filesystem::path bin_dir;  // where the service binaries are; default: beside `cloister`
+  // The demo models sealed for the provider at start (<dir>/<name>/{manifest.json, model.onnx});
+  // default: the repository's models/ (docs/infer.md §7).
+  std::filesystem::path models_dir = CLOISTER_DEMO_MODELS_DIR;
   std::string host = "127.0.0.1";
   int base_port = 8440;           // attest, keys, platform, infer on base..base+3, Redis base+4; 0: ephemeral ports
   int ready_timeout_seconds = 60;

@@ -1,0 +1,36 @@
+#pragma once
+// POST /v1/models/{name}/diagnose (docs/infer.md §2): one DICOM object, a DICOM series (multipart),
+// or a PNG/JPEG image in; findings out. The body is already opened (sealed_http.h); nothing of it is
+// logged or written anywhere, and the decoded pixels and tensors are wiped when the call ends.
+
+#include "model_registry.h"
+
+#include "cloister/core/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cloister::infer {
+
+struct BodyPart {
+  std::string content_type;
+  std::string_view body;  // a view into the request body
+};
+
+// Splits a multipart body (RFC 2046; multipart/related as DICOMweb STOW-RS sends series, or
+// multipart/form-data) by the boundary of its Content-Type. bad_request for a malformed body or a
+// missing boundary; invalid_argument past max_parts.
+Result<std::vector<BodyPart>> split_multipart(std::string_view content_type, std::string_view body,
+                                              std::size_t max_parts = 2048);
+
+// Decodes the body (by its content type: application/dicom, image/png, image/jpeg, multipart/*,
+// or application/octet-stream sniffed), preprocesses as the manifest says, runs the model through
+// its batcher (until `deadline`) and turns the scores into findings.
+Result<nlohmann::json> diagnose(const LoadedModel& model, std::string_view content_type, std::string_view body,
+                                std::chrono::steady_clock::time_point deadline);
+
+}  // namespace cloister::infer
