@@ -423,6 +423,9 @@ TEST(InferService, ZzTheProviderKeepsNoPatientDataOnDiskOrInLogs) {
   // The log has what operators need: the requests, their ids and outcomes.
   const auto log = read_file(g_provider->set.log("infer"));
   EXPECT_NE(log.find("/v1/models/{name}/diagnose"), std::string::npos);
+  // Refusals answered inside the seal are logged by code (the detail stays sealed).
+  EXPECT_NE(log.find(R"("code":"image_decode_failed","level":"warn","msg":"sealed request refused")"), std::string::npos);
+  EXPECT_EQ(log.find("truncated"), std::string::npos) << "a refusal's detail stays inside the seal";
 }
 
 }  // namespace

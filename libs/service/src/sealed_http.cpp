@@ -1,5 +1,6 @@
 #include "cloister/service/sealed_http.h"
 
+#include "cloister/core/log.h"
 #include "cloister/http/headers.h"
 #include "cloister/http/response.h"
 
@@ -112,6 +113,11 @@ std::function<Result<http::Response>(const http::Request&, const attestation::Ve
     crypto::cleanse(opened->plaintext);
     Result<InnerMessage> answer = inner ? handler(request, *inner, caller) : std::unexpected(inner.error());
     if (inner) wipe(inner->body);
+    if (!answer) {
+      // The outer status stays 200 (the answer is sealed): the code goes to the log for operators.
+      // Only the code: details are meant for the caller and stay inside the seal.
+      log::warn("sealed request refused", {{"request_id", request.request_id}, {"code", answer.error().name()}});
+    }
     InnerMessage response = answer ? std::move(*answer) : inner_problem(answer.error(), request.request_id, request.path);
     auto plaintext = encode_inner_response(response);
     wipe(response.body);

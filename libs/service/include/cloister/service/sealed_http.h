@@ -16,7 +16,8 @@
 //
 // A request that cannot be opened (tampered, truncated, for another key) is answered in the clear
 // with a problem (400 hpke_open_failed, 415 hpke_unsupported_suite); once opened, every answer —
-// errors included — is sealed, since an error can say something about the data.
+// errors included — is sealed, since an error can say something about the data; the log records
+// such a refusal's code and request id only.
 
 #include "cloister/attestation/token_verifier.h"
 #include "cloister/core/error.h"
