@@ -179,7 +179,8 @@ struct InferService::State {
     auto receipt = receipts.sign({std::move(endpoint), model.manifest.name, model.manifest.version, model.manifest.sha256,
                                   bytes_of(inner.body), bytes_of(response.body), caller.jti});
     if (!receipt) return std::unexpected(receipt.error());
-    response.headers[std::string(kReceiptHeader)] = *receipt;
+    response.headers[std::string(kReceiptHeader)] = std::move(receipt->receipt);
+    response.headers[std::string(kProviderTokenHeader)] = std::move(receipt->provider_token);
     return response;
   }
 

@@ -22,8 +22,9 @@ class Registry;
 
 namespace cloister::infer {
 
-// Inner response header that carries the receipt.
+// Inner response headers: the receipt, and the provider attestation token it names.
 inline constexpr std::string_view kReceiptHeader = "Cloister-Receipt";
+inline constexpr std::string_view kProviderTokenHeader = "Cloister-Provider-Token";
 // Outer request header: the caller's deadline for the request, in milliseconds.
 inline constexpr std::string_view kTimeoutHeader = "Cloister-Timeout-Ms";
 

@@ -23,7 +23,7 @@ ReceiptSigner::ReceiptSigner(const crypto::PrivateKey& key, std::function<std::s
                              const Clock& clock)
     : key_(key), kid_(thumbprint(key.public_key())), provider_token_(std::move(provider_token)), clock_(clock) {}
 
-Result<std::string> ReceiptSigner::sign(const ReceiptFacts& facts) const {
+Result<SignedReceipt> ReceiptSigner::sign(const ReceiptFacts& facts) const {
   const auto token = provider_token_();
   nlohmann::json payload = {
       {"iss", "cloister-infer"},
@@ -36,8 +36,10 @@ Result<std::string> ReceiptSigner::sign(const ReceiptFacts& facts) const {
       {"caller_jti", facts.caller_jti},
       {"provider_token_sha256", hex_sha256(crypto::as_bytes(token))},
   };
-  return crypto::jws_sign(key_, crypto::JwsAlgorithm::es256, {{"typ", kReceiptType}, {"kid", kid_}},
-                          crypto::as_bytes(payload.dump()));
+  auto receipt = crypto::jws_sign(key_, crypto::JwsAlgorithm::es256, {{"typ", kReceiptType}, {"kid", kid_}},
+                                 crypto::as_bytes(payload.dump()));
+  if (!receipt) return std::unexpected(receipt.error());
+  return SignedReceipt{std::move(*receipt), token};
 }
 
 Result<nlohmann::json> verify_receipt(std::string_view receipt, const crypto::PublicKey& provider_key,

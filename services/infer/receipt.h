@@ -9,7 +9,8 @@
 //            "request_sha256": hex(SHA-256(inner request body)), "response_sha256": hex(SHA-256(inner response body)),
 //            "caller_jti": "<the caller's token jti>", "provider_token_sha256": hex(SHA-256(provider token))}
 //
-// Verifying needs the provider's attestation token (kept by the caller with the receipt): its
+// Verifying needs the provider's attestation token — the answer carries the exact token the receipt
+// names (Cloister-Provider-Token), so the caller keeps both even across token renewals: its
 // signature by the attestation service, SHA-256(token) = provider_token_sha256, and the receipt's
 // signature by the TLS key in the token's runtime data. The hashes are of plaintext inside the sealed
 // response, so the receipt never leaves the sealed channel (a hash of a small PHI body could be guessed).
@@ -36,11 +37,16 @@ struct ReceiptFacts {
   std::string caller_jti;
 };
 
+struct SignedReceipt {
+  std::string receipt;         // the compact JWS
+  std::string provider_token;  // the token it names (provider_token_sha256), sent with it
+};
+
 class ReceiptSigner {
  public:
   // `provider_token` gives the provider's current attestation token (it changes on renewal).
   ReceiptSigner(const crypto::PrivateKey& key, std::function<std::string()> provider_token, const Clock& clock);
-  Result<std::string> sign(const ReceiptFacts& facts) const;
+  Result<SignedReceipt> sign(const ReceiptFacts& facts) const;
 
  private:
   const crypto::PrivateKey& key_;

@@ -212,7 +212,12 @@ TEST(InferService, TheAttestedPlatformGetsADiagnosisWithAReceipt) {
   const auto provider = g_provider->attested();
   const auto request_bytes = crypto::to_bytes(request.body);
   const auto response_bytes = crypto::to_bytes(answer->body);
-  auto payload = infer::verify_receipt(*receipt, provider.tls_key, provider.token, &request_bytes, &response_bytes);
+  // The answer carries the provider token the receipt names: the one /attestation serves now.
+  auto provider_token = answer->header(infer::kProviderTokenHeader);
+  ASSERT_TRUE(provider_token);
+  EXPECT_EQ(*provider_token, provider.token);
+  auto payload = infer::verify_receipt(*receipt, provider.tls_key, std::string(*provider_token), &request_bytes,
+                                       &response_bytes);
   ASSERT_TRUE(payload) << payload.error().to_string();
   EXPECT_EQ((*payload)["caller_jti"], token_claims(caller.token)["jti"]);
   EXPECT_EQ((*payload)["model"]["sha256"], result["model"]["sha256"]);

@@ -16,8 +16,9 @@ TEST(Receipt, BindsModelBodiesCallerAndProviderToken) {
   const crypto::Bytes response = crypto::to_bytes("response body");
   auto receipt = signer.sign({"diagnose", "demo", "1", std::string(64, 'a'), request, response, "caller-jti"});
   ASSERT_TRUE(receipt) << receipt.error().to_string();
+  EXPECT_EQ(receipt->provider_token, provider_token);
 
-  auto payload = verify_receipt(*receipt, key.public_key(), provider_token, &request, &response);
+  auto payload = verify_receipt(receipt->receipt, key.public_key(), provider_token, &request, &response);
   ASSERT_TRUE(payload) << payload.error().to_string();
   EXPECT_EQ((*payload)["iat"], 1'800'000'000);
   EXPECT_EQ((*payload)["caller_jti"], "caller-jti");
@@ -25,13 +26,13 @@ TEST(Receipt, BindsModelBodiesCallerAndProviderToken) {
   EXPECT_EQ((*payload)["endpoint"], "diagnose");
 
   auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-  EXPECT_EQ(verify_receipt(*receipt, other_key.public_key(), provider_token).error().code, ErrorCode::receipt_invalid);
-  EXPECT_EQ(verify_receipt(*receipt, key.public_key(), "another.token").error().code, ErrorCode::receipt_invalid);
+  EXPECT_EQ(verify_receipt(receipt->receipt, other_key.public_key(), provider_token).error().code, ErrorCode::receipt_invalid);
+  EXPECT_EQ(verify_receipt(receipt->receipt, key.public_key(), "another.token").error().code, ErrorCode::receipt_invalid);
   const crypto::Bytes changed = crypto::to_bytes("response bodY");
-  auto mismatch = verify_receipt(*receipt, key.public_key(), provider_token, &request, &changed);
+  auto mismatch = verify_receipt(receipt->receipt, key.public_key(), provider_token, &request, &changed);
   ASSERT_FALSE(mismatch);
   EXPECT_NE(mismatch.error().detail.find("response"), std::string::npos);
-  auto tampered = *receipt;
+  auto tampered = receipt->receipt;
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
   EXPECT_EQ(verify_receipt(tampered, key.public_key(), provider_token).error().code, ErrorCode::receipt_invalid);
 
@@ -39,7 +40,8 @@ TEST(Receipt, BindsModelBodiesCallerAndProviderToken) {
   provider_token = "provider.token.two";
   auto next = signer.sign({"infer", "demo", "1", std::string(64, 'a'), request, response, "caller-jti"});
   ASSERT_TRUE(next);
-  EXPECT_TRUE(verify_receipt(*next, key.public_key(), "provider.token.two"));
+  EXPECT_EQ(next->provider_token, "provider.token.two");
+  EXPECT_TRUE(verify_receipt(next->receipt, key.public_key(), next->provider_token));
 }
 
 }  // namespace
