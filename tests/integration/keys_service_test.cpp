@@ -11,21 +11,15 @@
 //     sealed to it, uses them under its prefix, and is refused outside it.
 #include "harness.h"
 
-#include "cloister/attestation/format_registry.h"
-#include "cloister/attestation/runtime_data.h"
 #include "cloister/crypto/base64.h"
 #include "cloister/crypto/hash.h"
 #include "cloister/crypto/hpke.h"
-#include "cloister/crypto/random.h"
-#include "cloister/crypto/x509.h"
 #include "cloister/redis/client.h"
 #include "cloister/redis/testing/redis_test_server.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
-#include <thread>
 
 namespace cloister::testing {
 namespace {
@@ -60,35 +54,22 @@ std::string trimmed(std::string text) {
   return text;
 }
 
-std::string this_binary_measurement() {
-  return crypto::hex_encode(crypto::sha384(crypto::as_bytes(read_file("/proc/self/exe"))));
-}
-
-// A development CA, a sim platform key, and cloister-attest + cloister-keys started once for the file.
+// cloister-attest + cloister-keys (a ServiceSet: development CA, sim-platform key, processes stopped
+// by pid) and a TLS Redis, started once for the file.
 class Deployment {
  public:
-  fs::path dir = make_temp_dir("cloister-keys-it");
-  fs::path ca = dir / "ca.pem";
-  fs::path ca_key = dir / "ca-key.pem";
-  fs::path platform_key = dir / "sim-platform-key.pem";
-  fs::path platform_public = dir / "sim-platform.pub.pem";
+  ServiceSet set{"cloister-keys-it"};
+  fs::path dir = set.dir();
+  fs::path ca = set.ca_file();
   std::string attest_url;
   std::string keys_url;
   std::string error;
 
   Deployment() {
-    auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-    crypto::CertificateOptions options;
-    options.common_name = "keys integration test CA";
-    options.is_ca = true;
-    const auto now = SystemClock::instance().unix_seconds();
-    options.not_before_unix = now - 3600;
-    options.not_after_unix = now + 86400;
-    write_file(ca, crypto::issue_certificate(key.public_key(), options, key, nullptr).value().pem());
-    write_file(ca_key, key.pem().reveal());
-    fs::permissions(ca_key, fs::perms::owner_read | fs::perms::owner_write);
-    write_file(platform_public, attestation::sim::load_or_create_platform_key(platform_key).value().pem());
-
+    if (!set.error().empty()) {
+      error = set.error();
+      return;
+    }
     // Redis (TLS, default user off) whose admin credential only cloister-keys gets.
     auto redis = redis::testing::RedisTestServer::start();
     if (!redis) {
@@ -102,46 +83,37 @@ class Deployment {
     const nlohmann::json prefixes = {
         {{"prefix", "itest:"},
          {"policy", {{"name", "this-test"}, {"allow_simulated", true},
-                     {"all_of", {{{"claim", "measurement"}, {"equals", this_binary_measurement()}}}}}}}};
+                     {"all_of", {{{"claim", "measurement"}, {"equals", sim_measurement("/proc/self/exe")}}}}}}}};
 
-    auto attest_port = start("attest", {"--set", "sim.trusted_platform_key_files=[\"" + platform_public.string() + "\"]",
-                                        "--set", "policy.allow_simulated=true"});
-    if (!attest_port) return;
-    attest_url = "https://127.0.0.1:" + std::to_string(*attest_port);
-    auto keys_port = start("keys", {"--set", "attestation.url=" + attest_url, "--set", "tee.format=sim", "--set",
-                                    "tee.sim.platform_key_file=" + platform_key.string(),
-                                    "--set", "redis.host=127.0.0.1",
-                                    "--set", "redis.port=" + std::to_string(redis_->port()),
-                                    "--set", "redis.server_name=localhost",
-                                    "--set", "redis.ca_file=" + redis_ca.string(),
-                                    "--set", "redis.admin_username=" + redis_->admin_username(),
-                                    "--set", "redis.admin_password_file=" + redis_password.string(),
-                                    "--set", "redis.prefixes=" + prefixes.dump()});
-    if (!keys_port) return;
-    keys_url = "https://127.0.0.1:" + std::to_string(*keys_port);
-    // Ready once cloister-keys holds its own token.
-    auto client = this->client();
-    for (int attempt = 0; attempt < 600; ++attempt) {
-      auto ready = client.get(keys_url + "/readyz");
-      if (ready && ready->status == 200) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    attest_url = set.start_attest();
+    if (attest_url.empty()) {
+      error = set.error();
+      return;
     }
-    error = "cloister-keys was not ready within 60 s: " + read_file(dir / "keys.log");
-    keys_url.clear();
+    auto settings = set.sim_tee_settings(attest_url);
+    settings.insert(settings.end(), {"--set", "redis.host=127.0.0.1",
+                                     "--set", "redis.port=" + std::to_string(redis_->port()),
+                                     "--set", "redis.server_name=localhost",
+                                     "--set", "redis.ca_file=" + redis_ca.string(),
+                                     "--set", "redis.admin_username=" + redis_->admin_username(),
+                                     "--set", "redis.admin_password_file=" + redis_password.string(),
+                                     "--set", "redis.prefixes=" + prefixes.dump()});
+    keys_url = set.start("keys", settings);
+    // Ready once cloister-keys holds its own token.
+    if (keys_url.empty() || !set.wait_ready(keys_url)) {
+      error = set.error() + ": " + read_file(set.log("keys"));
+      keys_url.clear();
+    }
   }
 
   ~Deployment() {
-    for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) it->stop(std::chrono::seconds(10));
-    processes_.clear();
+    set.stop("keys");
     redis_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
   }
 
   bool started() const { return !keys_url.empty(); }
-  fs::path state(const std::string& service) const { return dir / (service + "-state"); }
-  std::string admin_token_file() const { return (state("keys") / "admin-token").string(); }
-  std::string keys_log() const { return read_file(dir / "keys.log"); }
+  std::string admin_token_file() const { return (set.state("keys") / "admin-token").string(); }
+  std::string keys_log() const { return read_file(set.log("keys")); }
   std::uint16_t redis_port() const { return redis_->port(); }
   std::string redis_ca_pem() const { return redis_->ca_pem(); }
   fs::path redis_ca = dir / "redis-ca.pem";
@@ -149,23 +121,7 @@ class Deployment {
 
   // Trusts the test CA; with a key, presents a certificate the CA issued for it (mutual TLS).
   http::Client client(const crypto::PrivateKey* key = nullptr) const {
-    http::ClientOptions options;
-    options.ca_pem = read_file(ca);
-    options.request_timeout = std::chrono::milliseconds(15000);
-    options.max_attempts = 1;
-    if (key != nullptr) {
-      auto authority = crypto::Certificate::from_pem(options.ca_pem).value();
-      auto authority_key = crypto::PrivateKey::from_pem(read_file(ca_key)).value();
-      crypto::CertificateOptions certificate_options;
-      certificate_options.common_name = "keys-integration-caller";
-      const auto now = SystemClock::instance().unix_seconds();
-      certificate_options.not_before_unix = now - 60;
-      certificate_options.not_after_unix = now + 3600;
-      options.client_certificate_pem =
-          crypto::issue_certificate(key->public_key(), certificate_options, authority_key, &authority).value().pem();
-      options.client_private_key_pem = key->pem();
-    }
-    return http::Client(std::move(options));
+    return set.client(key, std::chrono::milliseconds(15000));
   }
 
   CommandResult cli(std::vector<std::string> arguments) const {
@@ -175,32 +131,6 @@ class Deployment {
   }
 
  private:
-  std::optional<std::uint16_t> start(const std::string& service, std::vector<std::string> settings) {
-    const auto port_file = dir / (service + ".port");
-    std::vector<std::string> arguments = {kBin + "/cloister-" + service,
-                                          "--set", "port_file=" + port_file.string(),
-                                          "--set", "state_dir=" + state(service).string(),
-                                          "--set", "log.file=" + (dir / (service + ".log")).string(),
-                                          "--set", "tls.ca_file=" + ca.string(),
-                                          "--set", "tls.issuer_cert_file=" + ca.string(),
-                                          "--set", "tls.issuer_key_file=" + ca_key.string(),
-                                          "--set", R"(tls.server_names=["127.0.0.1"])"};
-    arguments.insert(arguments.end(), settings.begin(), settings.end());
-    auto process = ChildProcess::spawn({arguments, (dir / (service + ".out")).string(), {}});
-    if (!process) {
-      error = process.error().to_string();
-      return std::nullopt;
-    }
-    processes_.push_back(std::move(*process));
-    auto port = wait_for_port_file(port_file.string(), std::chrono::seconds(60), &processes_.back());
-    if (!port) {
-      error = service + ": " + port.error().to_string() + ": " + read_file(dir / (service + ".out"));
-      return std::nullopt;
-    }
-    return *port;
-  }
-
-  std::vector<ChildProcess> processes_;
   std::unique_ptr<redis::testing::RedisTestServer> redis_;
 };
 
@@ -224,26 +154,11 @@ class DeploymentEnvironment : public ::testing::Environment {
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new DeploymentEnvironment);
 
-// This test binary as an attested caller: its own TLS and HPKE keys, sim evidence signed with the
-// deployment's sim-platform key, and a token for it from the real cloister-attest.
-struct Caller {
-  crypto::PrivateKey tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-  crypto::hpke::KeyPair hpke = crypto::hpke::generate_key_pair();
-  std::string token;
-};
-
-Caller make_caller(const Deployment& deployment) {
-  Caller caller;
-  auto runtime = attestation::make_runtime_data(caller.tls_key.public_key(), caller.hpke.public_key);
-  attestation::AttesterConfig config;
-  config.sim.platform_key_path = deployment.platform_key;
-  auto evidence = attestation::make_attester("sim", config).value()->evidence(attestation::report_data_for(runtime)).value();
-  auto response = deployment.client().post_json(
-      deployment.attest_url + "/attest/sim",
-      {{"evidence", crypto::base64url_encode(evidence)}, {"runtime_data", crypto::base64url_encode(runtime)}});
-  EXPECT_TRUE(response) << response.error().to_string();
-  EXPECT_EQ(response->status, 200) << response->body;
-  caller.token = body_of(*response).value("token", std::string());
+// This test binary as an attested caller (harness.h): its own TLS and HPKE keys, sim evidence
+// signed with the deployment's sim-platform key, and a token for it from the real cloister-attest.
+AttestedCaller make_caller(const Deployment& deployment) {
+  auto caller = make_attested_caller(deployment.set, deployment.attest_url);
+  EXPECT_TRUE(caller.error.empty()) << caller.error;
   return caller;
 }
 
@@ -269,7 +184,7 @@ void create_key(const Deployment& deployment, const std::string& name, const std
 TEST(KeysService, ReleasesOnlyToTheAttestedCallerAndAuditsEveryRefusal) {
   ASSERT_NE(g_deployment, nullptr);
   const auto& deployment = *g_deployment;
-  const auto measurement = this_binary_measurement();
+  const auto measurement = sim_measurement("/proc/self/exe");
   // Development keys for this very binary in the sim TEE.
   create_key(deployment, "records", "aes-256",
              {{"any_of",
@@ -304,7 +219,7 @@ TEST(KeysService, ReleasesOnlyToTheAttestedCallerAndAuditsEveryRefusal) {
   aad += "1";
   aad += '\0';
   aad += jti;
-  auto key = crypto::hpke::open(crypto::hpke::kDefaultSuite, enc, caller.hpke.private_key.reveal(),
+  auto key = crypto::hpke::open(crypto::hpke::kDefaultSuite, enc, caller.hpke_private_key.reveal(),
                                 crypto::as_bytes(kReleaseInfo), crypto::as_bytes(aad), ciphertext);
   ASSERT_TRUE(key) << key.error().to_string();
   ASSERT_EQ(key->size(), 32u);
@@ -316,7 +231,7 @@ TEST(KeysService, ReleasesOnlyToTheAttestedCallerAndAuditsEveryRefusal) {
   auto again_body = body_of(*again);
   auto again_key = crypto::hpke::open(crypto::hpke::kDefaultSuite,
                                       crypto::base64url_decode(again_body["enc"].get<std::string>()).value(),
-                                      caller.hpke.private_key.reveal(), crypto::as_bytes(kReleaseInfo),
+                                      caller.hpke_private_key.reveal(), crypto::as_bytes(kReleaseInfo),
                                       crypto::as_bytes(aad),
                                       crypto::base64url_decode(again_body["ciphertext"].get<std::string>()).value());
   ASSERT_TRUE(again_key);
@@ -489,7 +404,7 @@ TEST(KeysService, IssuesShortLivedRedisCredentialsToTheAttestedCallerOnly) {
   EXPECT_EQ(issued->body.find("password"), std::string::npos);
   auto opened = crypto::hpke::open(crypto::hpke::kDefaultSuite,
                                    crypto::base64url_decode(body["enc"].get<std::string>()).value(),
-                                   caller.hpke.private_key.reveal(), crypto::as_bytes("cloister-redis-credentials-v1"),
+                                   caller.hpke_private_key.reveal(), crypto::as_bytes("cloister-redis-credentials-v1"),
                                    crypto::as_bytes(jti),
                                    crypto::base64url_decode(body["ciphertext"].get<std::string>()).value());
   ASSERT_TRUE(opened) << opened.error().to_string();
