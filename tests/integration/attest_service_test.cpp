@@ -30,20 +30,6 @@ namespace fs = std::filesystem;
 const std::string kBin = CLOISTER_BIN_DIR;
 const fs::path kVectors = CLOISTER_VECTORS_DIR;
 
-nlohmann::json body_of(const http::Response& response) { return nlohmann::json::parse(response.body, nullptr, false); }
-
-nlohmann::json token_payload(const std::string& token) {
-  auto first = token.find('.');
-  auto second = token.find('.', first + 1);
-  auto payload = crypto::base64url_decode(token.substr(first + 1, second - first - 1)).value();
-  return nlohmann::json::parse(payload.begin(), payload.end());
-}
-
-void write_file(const fs::path& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
 // A development CA, a sim platform key and a state directory for one cloister-attest.
 struct Fixture {
   fs::path dir = make_temp_dir("cloister-attest-it");

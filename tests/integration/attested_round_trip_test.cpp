@@ -46,23 +46,6 @@ class PlatformEnvironment : public ::testing::Environment {
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new PlatformEnvironment);
 
-nlohmann::json body_of(const http::Response& response) {
-  return nlohmann::json::parse(response.body, nullptr, false);
-}
-
-std::string code_of(const Result<http::Response>& response) {
-  if (!response) return "transport:" + response.error().to_string();
-  auto body = body_of(*response);
-  return body.is_object() ? body.value("code", std::string("(none)")) : "(not json)";
-}
-
-nlohmann::json token_payload(const std::string& token) {
-  auto first = token.find('.');
-  auto second = token.find('.', first + 1);
-  auto payload = crypto::base64url_decode(token.substr(first + 1, second - first - 1)).value();
-  return nlohmann::json::parse(payload.begin(), payload.end());
-}
-
 // An attested caller made by the test itself: its own TLS key (certificate from the development
 // CA), sim evidence for the test binary signed with the development sim-platform key, and a token
 // from the real cloister-attest.

@@ -30,6 +30,28 @@ std::string read_file(const fs::path& path) {
   return out.str();
 }
 
+void write_file(const fs::path& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+nlohmann::json body_of(const http::Response& response) { return nlohmann::json::parse(response.body, nullptr, false); }
+
+std::string code_of(const Result<http::Response>& response) {
+  if (!response) return "transport: " + response.error().to_string();
+  auto body = body_of(*response);
+  return body.is_object() ? body.value("code", std::string("(none)")) : "(not json)";
+}
+
+nlohmann::json token_payload(const std::string& token) {
+  const auto first = token.find('.');
+  const auto second = first == std::string::npos ? first : token.find('.', first + 1);
+  if (second == std::string::npos) return nlohmann::json::value_t::discarded;
+  auto payload = crypto::base64url_decode(token.substr(first + 1, second - first - 1));
+  return payload ? nlohmann::json::parse(payload->begin(), payload->end(), nullptr, false)
+                 : nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
 CommandResult run_command(const std::vector<std::string>& arguments, std::chrono::seconds timeout,
                           const std::vector<std::string>& environment) {
   auto dir = make_temp_dir("cloister-cmd");
@@ -116,13 +138,6 @@ http::Client Platform::client(const crypto::PrivateKey* key) const {
 
 // --- ServiceSet ----------------------------------------------------------------------------------
 
-namespace {
-void write_text(const fs::path& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-}  // namespace
-
 ServiceSet::ServiceSet(const std::string& prefix) : dir_(make_temp_dir(prefix)) {
   auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   crypto::CertificateOptions options;
@@ -131,15 +146,15 @@ ServiceSet::ServiceSet(const std::string& prefix) : dir_(make_temp_dir(prefix)) 
   const auto now = SystemClock::instance().unix_seconds();
   options.not_before_unix = now - 3600;
   options.not_after_unix = now + 86400;
-  write_text(ca_file(), crypto::issue_certificate(key.public_key(), options, key, nullptr).value().pem());
-  write_text(dir_ / "ca-key.pem", key.pem().reveal());
+  write_file(ca_file(), crypto::issue_certificate(key.public_key(), options, key, nullptr).value().pem());
+  write_file(dir_ / "ca-key.pem", key.pem().reveal());
   fs::permissions(dir_ / "ca-key.pem", fs::perms::owner_read | fs::perms::owner_write);
   auto platform = attestation::sim::load_or_create_platform_key(platform_key_file());
   if (!platform) {
     error_ = platform.error().to_string();
     return;
   }
-  write_text(dir_ / "sim-platform.pub.pem", platform->pem());
+  write_file(dir_ / "sim-platform.pub.pem", platform->pem());
 }
 
 ServiceSet::~ServiceSet() {

@@ -29,6 +29,14 @@ CommandResult run_command(const std::vector<std::string>& arguments, std::chrono
 
 std::filesystem::path make_temp_dir(const std::string& prefix);
 std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, std::string_view content);
+
+// A response body as JSON (discarded when it is not JSON).
+nlohmann::json body_of(const http::Response& response);
+// The problem code of an answer ("transport: …" when there was none, "(none)" without a code).
+std::string code_of(const Result<http::Response>& response);
+// A compact JWS's payload as JSON, unverified (discarded when malformed): for assertions only.
+nlohmann::json token_payload(const std::string& token);
 
 // `cloister up --base-port 0` in its own state directory.
 class Platform {

@@ -43,19 +43,6 @@ constexpr const char* kSegmenter = "demo-lung-segmenter";
 
 std::string slurp(const fs::path& path) { return cloister::read_file(path, std::size_t{1} << 30).value(); }
 
-nlohmann::json token_claims(const std::string& token) {
-  auto first = token.find('.');
-  auto second = token.find('.', first + 1);
-  auto payload = crypto::base64url_decode(token.substr(first + 1, second - first - 1));
-  return payload ? nlohmann::json::parse(payload->begin(), payload->end(), nullptr, false) : nlohmann::json();
-}
-
-std::string code_of(const Result<http::Response>& response) {
-  if (!response) return "transport: " + response.error().to_string();
-  auto body = nlohmann::json::parse(response->body, nullptr, false);
-  return body.is_object() ? body.value("code", "(no code)") : "(status " + std::to_string(response->status) + ")";
-}
-
 class Provider {
  public:
   ServiceSet set{"cloister-infer-it"};
@@ -139,7 +126,7 @@ class Provider {
     EXPECT_TRUE(response && response->status == 200);
     auto document = nlohmann::json::parse(response->body);
     Attested out{document["token"].get<std::string>(), crypto::PrivateKey::generate(crypto::KeyType::ec_p256).public_key(), {}};
-    auto claims = token_claims(out.token);
+    auto claims = token_payload(out.token);
     EXPECT_EQ(claims["tee"], "sim");
     EXPECT_EQ(claims["measurement"], sim_measurement(kBin + "/cloister-infer"));
     for (const auto& jwk : claims["runtime"]["keys"]) {
@@ -219,7 +206,7 @@ TEST(InferService, TheAttestedPlatformGetsADiagnosisWithAReceipt) {
   auto payload = infer::verify_receipt(*receipt, provider.tls_key, std::string(*provider_token), &request_bytes,
                                        &response_bytes);
   ASSERT_TRUE(payload) << payload.error().to_string();
-  EXPECT_EQ((*payload)["caller_jti"], token_claims(caller.token)["jti"]);
+  EXPECT_EQ((*payload)["caller_jti"], token_payload(caller.token)["jti"]);
   EXPECT_EQ((*payload)["model"]["sha256"], result["model"]["sha256"]);
   const auto other = crypto::to_bytes(request.body + " ");
   EXPECT_FALSE(infer::verify_receipt(*receipt, provider.tls_key, provider.token, &other, &response_bytes));

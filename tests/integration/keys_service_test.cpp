@@ -29,26 +29,6 @@ namespace fs = std::filesystem;
 const std::string kBin = CLOISTER_BIN_DIR;
 constexpr std::string_view kReleaseInfo = "cloister-key-release-v1";
 
-nlohmann::json body_of(const http::Response& response) { return nlohmann::json::parse(response.body, nullptr, false); }
-
-std::string code_of(const Result<http::Response>& response) {
-  if (!response) return "transport:" + response.error().to_string();
-  auto body = body_of(*response);
-  return body.is_object() ? body.value("code", std::string("(none)")) : "(not json)";
-}
-
-nlohmann::json token_payload(const std::string& token) {
-  auto first = token.find('.');
-  auto second = token.find('.', first + 1);
-  auto payload = crypto::base64url_decode(token.substr(first + 1, second - first - 1)).value();
-  return nlohmann::json::parse(payload.begin(), payload.end());
-}
-
-void write_file(const fs::path& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
