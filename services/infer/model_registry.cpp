@@ -98,21 +98,30 @@ std::vector<std::string> ModelRegistry::versions(const std::string& name) const 
   return out;
 }
 
-nlohmann::json ModelRegistry::list() const {
-  nlohmann::json models = nlohmann::json::array();
-  std::error_code error;
+std::vector<std::string> ModelRegistry::model_names() const {
   std::vector<std::string> names;
-  if (fs::is_directory(options_.directory, error)) {
-    for (const auto& entry : fs::directory_iterator(options_.directory, error)) {
-      if (entry.is_directory(error) && safe_segment(entry.path().filename().string())) {
-        names.push_back(entry.path().filename().string());
-      }
+  std::error_code error;
+  if (!fs::is_directory(options_.directory, error)) return names;
+  for (const auto& entry : fs::directory_iterator(options_.directory, error)) {
+    if (entry.is_directory(error) && safe_segment(entry.path().filename().string())) {
+      names.push_back(entry.path().filename().string());
     }
   }
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+nlohmann::json ModelRegistry::list() const {
+  nlohmann::json models = nlohmann::json::array();
+  // The directory is read before taking the lock (no file I/O under it).
+  std::vector<std::pair<std::string, std::vector<std::string>>> entries;
+  for (auto& name : model_names()) {
+    auto all = versions(name);
+    entries.emplace_back(std::move(name), std::move(all));
+  }
   std::lock_guard lock(mutex_);
-  for (const auto& name : names) {
-    for (const auto& version : versions(name)) {
+  for (const auto& [name, all] : entries) {
+    for (const auto& version : all) {
       nlohmann::json item = {{"name", name}, {"version", version}, {"state", "available"}};
       auto model = loaded_.find(name);
       if (model != loaded_.end() && model->second.contains(version)) {
@@ -289,14 +298,7 @@ void ModelRegistry::load_all() {
     log::warn("model registry directory absent", {{"directory", options_.directory.string()}});
     return;
   }
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(options_.directory, error)) {
-    if (entry.is_directory(error) && safe_segment(entry.path().filename().string())) {
-      names.push_back(entry.path().filename().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& name : names) (void)load(name, std::nullopt);
+  for (const auto& name : model_names()) (void)load(name, std::nullopt);
 }
 
 std::shared_ptr<const LoadedModel> ModelRegistry::get(const std::string& name,

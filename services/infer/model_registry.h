@@ -86,6 +86,8 @@ class ModelRegistry {
 
  private:
   Result<Sensitive<crypto::Bytes>> model_key(const std::string& name, std::uint64_t version);
+  // Model directories in the registry (safe names only), sorted.
+  std::vector<std::string> model_names() const;
 
   RegistryOptions options_;
   KeySource keys_;
