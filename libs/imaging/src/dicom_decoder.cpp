@@ -428,6 +428,60 @@ JpegColour jpeg_colour_model(DcmElement* pixel_element, E_TransferSyntax origina
   return scan_jpeg_colour(data, fragment->getLength());
 }
 
+// DCMTK 3.6.7's JPEG decoder first walks each frame's marker segments to find the bit depth
+// (DJCodecDecoder::scanJpegDataForBitDepth) and never returns on some malformed headers (found by
+// tests/fuzz/image_decode_fuzz: a hang, i.e. a denial of service on one crafted upload). So every
+// fragment that starts a JPEG stream (SOI) is walked here first, strictly and with guaranteed
+// progress: marker segments with in-bounds lengths up to a frame header (SOFn); anything else before
+// it — a standalone marker other than SOI, a bad length, no SOF — is refused.
+Status check_jpeg_headers(DcmElement* pixel_element, E_TransferSyntax original) {
+  const DcmXfer xfer(original);
+  if (xfer.getJPEGProcess8Bit() == 0) return {};  // not a dcmjpeg transfer syntax (JPEG-LS, RLE, ...)
+  auto* pixel_data = dynamic_cast<DcmPixelData*>(pixel_element);
+  DcmPixelSequence* sequence = nullptr;
+  if (pixel_data == nullptr || pixel_data->getEncapsulatedRepresentation(original, nullptr, sequence).bad() ||
+      sequence == nullptr) {
+    return {};  // DCMTK reports this itself
+  }
+  const auto refuse = [](const char* why) {
+    return fail(ErrorCode::image_decode_failed, std::string("DICOM: malformed JPEG header (") + why + ")");
+  };
+  for (unsigned long index = 1; index < sequence->card(); ++index) {  // item 0 is the Basic Offset Table
+    DcmPixelItem* fragment = nullptr;
+    Uint8* data = nullptr;
+    if (sequence->getItem(fragment, index).bad() || fragment == nullptr || fragment->getUint8Array(data).bad() ||
+        data == nullptr) {
+      continue;
+    }
+    const std::size_t size = fragment->getLength();
+    const bool starts_stream = size >= 2 && data[0] == 0xFF && data[1] == 0xD8;
+    if (index == 1 && !starts_stream) return refuse("the first fragment does not start with SOI");
+    if (!starts_stream) continue;
+    std::size_t offset = 2;
+    bool frame_header = false;
+    while (!frame_header) {
+      if (offset + 4 > size) return refuse("no frame header");
+      if (data[offset] != 0xFF) return refuse("a marker was expected");
+      const Uint8 marker = data[offset + 1];
+      if (marker == 0xFF) {  // fill byte
+        ++offset;
+        continue;
+      }
+      if ((marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)) {
+        frame_header = true;
+        continue;
+      }
+      if (marker == 0x01 || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD9)) {
+        return refuse("a standalone marker before the frame header");
+      }
+      const std::size_t length = (static_cast<std::size_t>(data[offset + 2]) << 8) | data[offset + 3];
+      if (length < 2 || offset + 2 + length > size) return refuse("a segment length out of range");
+      offset += 2 + length;
+    }
+  }
+  return {};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pixel description and extraction.
 
@@ -694,6 +748,7 @@ Result<Image> decode_dataset(DcmDataset& ds, const std::string& transfer_syntax,
                   fmt::format("DICOM: transfer syntax {} ({}) is not supported", uid_text(transfer_syntax),
                               original_xfer.getXferName()));
     }
+    if (auto checked = check_jpeg_headers(pixel_element, original); !checked) return std::unexpected(checked.error());
     jpeg_colour = jpeg_colour_model(pixel_element, original);
     const OFCondition condition = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (condition.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {

@@ -51,6 +51,17 @@ Image decode_ok(const Bytes& bytes) {
   return result.value_or(Image{});
 }
 
+// A JPEG-encapsulated object (found by tests/fuzz/image_decode_fuzz) on which DCMTK 3.6.7's bit-depth
+// scan of the JPEG header never returned: refused before DCMTK sees it.
+TEST(Dicom, MalformedJpegHeadersAreRefusedBeforeDcmtkScansThem) {
+  const auto bytes = read_bytes("tests/fuzz/corpus/image_decode/dcmtk-jpeg-bit-depth-scan-hang.dcm");
+  ASSERT_FALSE(bytes.empty()) << "run from the repository root (ctest does)";
+  auto image = decode(view(bytes));
+  ASSERT_FALSE(image);
+  EXPECT_EQ(image.error().code, ErrorCode::image_decode_failed);
+  EXPECT_NE(image.error().detail.find("malformed JPEG header"), std::string::npos) << image.error().detail;
+}
+
 TEST(Dicom, Monochrome1WithRescaleIsExact) {
   const Bytes bytes = make_dicom([](DcmDataset& ds) {
     put_mono16(ds, 2, 3, {0, 1, 2, 100, 4095, 7}, 12, false, "MONOCHROME1");
