@@ -41,9 +41,12 @@ if(CLOISTER_COMPONENTS STREQUAL "all" OR "engine" IN_LIST CLOISTER_COMPONENTS)
   find_package(ONNX REQUIRED)
 endif()
 
-if(CLOISTER_COMPONENTS STREQUAL "all" OR "services" IN_LIST CLOISTER_COMPONENTS)
-  # SQLite 3 (libsqlite3-dev): the services' embedded state stores (cloister-keys' key store).
+if(CLOISTER_COMPONENTS STREQUAL "all" OR "services" IN_LIST CLOISTER_COMPONENTS OR "sqlite" IN_LIST CLOISTER_COMPONENTS)
+  # SQLite 3 (libsqlite3-dev): the services' embedded state stores (libs/sqlite).
   find_package(SQLite3 REQUIRED)
+  # libsodium 1.0.18: argon2id password hashing (cloister-platform's users).
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(Sodium REQUIRED IMPORTED_TARGET libsodium)
 endif()
 
 if(CLOISTER_COMPONENTS STREQUAL "all" OR "imaging" IN_LIST CLOISTER_COMPONENTS)

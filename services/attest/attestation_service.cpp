@@ -105,13 +105,8 @@ Result<std::unique_ptr<AttestationService>> AttestationService::create(Attestati
   if (!keys) return std::unexpected(keys.error());
   auto policies = PolicyStore::open(options.state_dir / "policies", clock, seeds);
   if (!policies) return std::unexpected(policies.error());
-  auto admin = AdminCredentials::open(options.admin_credentials, options.state_dir);
+  auto admin = AdminCredentials::open_and_report(options.admin_credentials, options.state_dir);
   if (!admin) return std::unexpected(admin.error());
-  if (!admin->generated_token_path().empty()) {
-    // The path, never the token.
-    log::warn("admin credential generated: collect the token from this file (mode 0600), then delete it",
-              {{"path", admin->generated_token_path().string()}});
-  }
   auto nonce_key = NonceIssuer::load_or_create_key(options.state_dir / "nonce-key");
   if (!nonce_key) return std::unexpected(nonce_key.error());
   auto nonces = std::make_unique<NonceIssuer>(clock, options.nonce_lifetime, std::move(*nonce_key));

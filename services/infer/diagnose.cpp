@@ -3,6 +3,7 @@
 #include "cloister/crypto/base64.h"
 #include "cloister/imaging/image.h"
 #include "cloister/imaging/mask.h"
+#include "cloister/imaging/upload.h"
 #include "cloister/imaging/preprocess.h"
 
 #include <openssl/crypto.h>
@@ -14,38 +15,6 @@
 namespace cloister::infer {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
-}
-
-std::string media_type(std::string_view content_type) { return lower(trim(content_type.substr(0, content_type.find(';')))); }
-
-// A parameter of a Content-Type value (quoted or not), "" when absent.
-std::string parameter(std::string_view content_type, std::string_view name) {
-  std::size_t position = content_type.find(';');
-  while (position != std::string_view::npos) {
-    auto rest = content_type.substr(position + 1);
-    auto next = rest.find(';');
-    auto item = trim(rest.substr(0, next));
-    auto equals = item.find('=');
-    if (equals != std::string_view::npos && lower(trim(item.substr(0, equals))) == name) {
-      auto value = trim(item.substr(equals + 1));
-      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-      return std::string(value);
-    }
-    position = next == std::string_view::npos ? next : position + 1 + next;
-  }
-  return {};
-}
 
 // Runs a cleanup when the scope ends. Declared right after the object it wipes, so it runs before
 // that object is destroyed.
@@ -59,32 +28,6 @@ OnExit(F) -> OnExit<F>;
 
 void cleanse(engine::Tensor& tensor) {
   if (tensor.byte_size() > 0) OPENSSL_cleanse(tensor.bytes(), tensor.byte_size());
-}
-
-Result<imaging::Image> decode_body(std::string_view content_type, std::string_view body) {
-  const auto type = media_type(content_type);
-  auto bytes = std::as_bytes(std::span(body.data(), body.size()));
-  if (type.rfind("multipart/", 0) == 0) {
-    auto parts = split_multipart(content_type, body);
-    if (!parts) return std::unexpected(parts.error());
-    if (parts->empty()) return fail(ErrorCode::bad_request, "the multipart body has no parts");
-    std::vector<std::span<const std::byte>> objects;
-    for (const auto& part : *parts) {
-      const auto part_type = media_type(part.content_type);
-      if (!part_type.empty() && part_type != "application/dicom" && part_type != "application/octet-stream") {
-        return fail(ErrorCode::unsupported_media_type, "a series is made of application/dicom parts, not " + part_type);
-      }
-      objects.push_back(std::as_bytes(std::span(part.body.data(), part.body.size())));
-    }
-    if (objects.size() == 1) return imaging::decode_dicom(objects.front());
-    return imaging::decode_dicom_series(objects);
-  }
-  if (type == "application/dicom") return imaging::decode_dicom(bytes);
-  if (type == "image/png") return imaging::decode_png(bytes);
-  if (type == "image/jpeg") return imaging::decode_jpeg(bytes);
-  if (type == "application/octet-stream" || type.empty()) return imaging::decode(bytes);
-  return fail(ErrorCode::unsupported_media_type,
-              "diagnose takes application/dicom, a multipart DICOM series, image/png or image/jpeg, not " + type);
 }
 
 std::vector<double> activate(std::span<const float> scores, Activation activation) {
@@ -172,52 +115,10 @@ Result<nlohmann::json> segment(const ModelManifest& manifest, const engine::Tens
 
 }  // namespace
 
-Result<std::vector<BodyPart>> split_multipart(std::string_view content_type, std::string_view body,
-                                              std::size_t max_parts) {
-  const auto boundary = parameter(content_type, "boundary");
-  if (boundary.empty() || boundary.size() > 70) return fail(ErrorCode::bad_request, "multipart: no valid boundary parameter");
-  const std::string delimiter = "--" + boundary;
-  std::vector<BodyPart> parts;
-  auto position = body.find(delimiter);
-  if (position == std::string_view::npos) return fail(ErrorCode::bad_request, "multipart: the first boundary is missing");
-  while (true) {
-    position += delimiter.size();
-    if (body.substr(position, 2) == "--") return parts;  // the close delimiter
-    // The rest of the boundary line (transport padding), then CRLF.
-    auto line_end = body.find("\r\n", position);
-    if (line_end == std::string_view::npos) return fail(ErrorCode::bad_request, "multipart: truncated boundary line");
-    position = line_end + 2;
-    auto headers_end = body.find("\r\n\r\n", position);
-    std::string content_type_value;
-    if (body.substr(position, 2) == "\r\n") {
-      headers_end = position - 2;  // no headers
-    } else if (headers_end == std::string_view::npos) {
-      return fail(ErrorCode::bad_request, "multipart: truncated part headers");
-    }
-    for (auto headers = body.substr(position, headers_end + 2 - position); !headers.empty();) {
-      auto end = headers.find("\r\n");
-      auto line = headers.substr(0, end);
-      headers = end == std::string_view::npos ? std::string_view() : headers.substr(end + 2);
-      auto colon = line.find(':');
-      if (colon != std::string_view::npos && lower(trim(line.substr(0, colon))) == "content-type") {
-        content_type_value = std::string(trim(line.substr(colon + 1)));
-      }
-    }
-    const auto content = headers_end + 4;
-    auto next = body.find("\r\n" + delimiter, content);
-    if (next == std::string_view::npos) return fail(ErrorCode::bad_request, "multipart: a part has no closing boundary");
-    if (parts.size() == max_parts) {
-      return fail(ErrorCode::invalid_argument, "multipart: more than " + std::to_string(max_parts) + " parts");
-    }
-    parts.push_back({content_type_value, body.substr(content, next - content)});
-    position = next + 2;
-  }
-}
-
 Result<nlohmann::json> diagnose(const LoadedModel& model, std::string_view content_type, std::string_view body,
                                 std::chrono::steady_clock::time_point deadline) {
   const auto& manifest = model.manifest;
-  auto image = decode_body(content_type, body);
+  auto image = imaging::decode_upload(content_type, body);
   if (!image) return std::unexpected(image.error());
   OnExit wipe_image{[&image] {
     if (!image->voxels.empty()) OPENSSL_cleanse(image->voxels.data(), image->voxels.size() * sizeof(float));

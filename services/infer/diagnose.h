@@ -6,6 +6,7 @@
 #include "model_registry.h"
 
 #include "cloister/core/error.h"
+#include "cloister/imaging/upload.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,17 +16,6 @@
 #include <vector>
 
 namespace cloister::infer {
-
-struct BodyPart {
-  std::string content_type;
-  std::string_view body;  // a view into the request body
-};
-
-// Splits a multipart body (RFC 2046; multipart/related as DICOMweb STOW-RS sends series, or
-// multipart/form-data) by the boundary of its Content-Type. bad_request for a malformed body or a
-// missing boundary; invalid_argument past max_parts.
-Result<std::vector<BodyPart>> split_multipart(std::string_view content_type, std::string_view body,
-                                              std::size_t max_parts = 2048);
 
 // Decodes the body (by its content type: application/dicom, image/png, image/jpeg, multipart/*,
 // or application/octet-stream sniffed), preprocesses as the manifest says, runs the model through

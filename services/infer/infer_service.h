@@ -22,12 +22,6 @@ class Registry;
 
 namespace cloister::infer {
 
-// Inner response headers: the receipt, and the provider attestation token it names.
-inline constexpr std::string_view kReceiptHeader = "Cloister-Receipt";
-inline constexpr std::string_view kProviderTokenHeader = "Cloister-Provider-Token";
-// Outer request header: the caller's deadline for the request, in milliseconds.
-inline constexpr std::string_view kTimeoutHeader = "Cloister-Timeout-Ms";
-
 struct InferOptions {
   std::chrono::milliseconds default_timeout{30000};
   std::chrono::milliseconds max_timeout{300000};

@@ -30,12 +30,9 @@ int main(int argc, char** argv) {
   if (!registry_options) return fatal("configuration", registry_options.error());
   auto infer_options = infer::infer_options_from(config);
   if (!infer_options) return fatal("configuration", infer_options.error());
-  auto admin = service::AdminCredentials::open(config.get("admin.credentials"), config.get_string("state_dir"));
+  auto admin =
+      service::AdminCredentials::open_and_report(config.get("admin.credentials"), config.get_string("state_dir"));
   if (!admin) return fatal("admin credentials", admin.error());
-  if (!admin->generated_token_path().empty()) {
-    log::info("generated the admin token (collect it, then remove the file)",
-              {{"path", admin->generated_token_path().string()}});
-  }
 
   // Model keys come from cloister-keys, released to this TEE's attested identity only.
   const auto keys_url = config.get_string("keys.url");

@@ -27,6 +27,12 @@
 
 namespace cloister::infer {
 
+// Inner response headers: the receipt, and the provider attestation token it names.
+inline constexpr std::string_view kReceiptHeader = "Cloister-Receipt";
+inline constexpr std::string_view kProviderTokenHeader = "Cloister-Provider-Token";
+// Outer request header: the caller's deadline for the request, in milliseconds.
+inline constexpr std::string_view kTimeoutHeader = "Cloister-Timeout-Ms";
+
 struct ReceiptFacts {
   std::string endpoint;  // "infer" or "diagnose"
   std::string model_name;

@@ -7,7 +7,7 @@
 // the key name and version, the outcome and, when refused, the code and the rule that failed. Never
 // key material, tokens or credentials: nothing in an entry is secret.
 
-#include "sqlite_database.h"
+#include "cloister/sqlite/database.h"
 
 #include "cloister/core/clock.h"
 #include "cloister/core/error.h"
@@ -22,6 +22,9 @@
 #include <vector>
 
 namespace cloister::keys {
+
+using sqlite::Database;
+using sqlite::Statement;
 
 namespace audit_action {
 inline constexpr std::string_view kCreate = "create";

@@ -127,12 +127,8 @@ Result<std::unique_ptr<KeyService>> KeyService::create(const KeyServiceOptions& 
   auto store = KeyStore::open(shared_database, std::move(wrapper), clock);
   if (!store) return std::unexpected(store.error());
   auto audit = std::make_unique<AuditLog>(shared_database, clock);
-  auto admin = service::AdminCredentials::open(options.admin_credentials, options.state_dir);
+  auto admin = service::AdminCredentials::open_and_report(options.admin_credentials, options.state_dir);
   if (!admin) return std::unexpected(admin.error());
-  if (!admin->generated_token_path().empty()) {
-    log::warn("admin credential generated: collect the token from this file (mode 0600), then delete it",
-              {{"path", admin->generated_token_path().string()}});
-  }
   return std::unique_ptr<KeyService>(
       new KeyService(std::move(*store), std::move(audit), std::move(*admin), clock, registry));
 }

@@ -17,7 +17,7 @@
 #include "audit_log.h"
 #include "key_wrapper.h"
 #include "release_policy.h"
-#include "sqlite_database.h"
+#include "cloister/sqlite/database.h"
 
 #include "cloister/core/clock.h"
 #include "cloister/core/error.h"
@@ -34,6 +34,9 @@
 #include <vector>
 
 namespace cloister::keys {
+
+using sqlite::Database;
+using sqlite::Statement;
 
 enum class KeyType { aes_256, model_aes_256, hpke_x25519 };
 

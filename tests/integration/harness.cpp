@@ -168,6 +168,8 @@ std::string ServiceSet::start(const std::string& service, const std::vector<std:
                               const std::string& instance_name) {
   const auto instance = instance_name.empty() ? service : instance_name;
   const auto port_file = dir_ / (instance + ".port");
+  std::error_code ignored;
+  fs::remove(port_file, ignored);  // a restart must not read the previous run's port
   std::vector<std::string> arguments = {std::string(CLOISTER_BIN_DIR) + "/cloister-" + service,
                                         "--set", "port_file=" + port_file.string(),
                                         "--set", "state_dir=" + state(instance).string(),
@@ -235,10 +237,10 @@ http::Client ServiceSet::client(const crypto::PrivateKey* key, std::chrono::mill
   return http::Client(std::move(options));
 }
 
-int ServiceSet::stop(const std::string& service) {
+int ServiceSet::stop(const std::string& service, int signal) {
   for (auto it = processes_.begin(); it != processes_.end(); ++it) {
     if (it->first == service) {
-      int status = it->second.stop(std::chrono::seconds(10));
+      int status = it->second.stop(std::chrono::seconds(10), signal);
       processes_.erase(it);
       return status;
     }

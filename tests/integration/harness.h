@@ -97,8 +97,9 @@ class ServiceSet {
                       std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) const;
   // A certificate the CA issues for a client key (PEM), for clients other than http::Client.
   std::string issue_client_certificate(const crypto::PrivateKey& key) const;
-  // Stops one service (SIGTERM by pid, bounded) and returns its exit status; -1 when not running.
-  int stop(const std::string& service);
+  // Stops one service (SIGTERM by pid, bounded; or `signal`, e.g. SIGKILL for a crash) and returns its
+  // exit status; -1 when not running. start() may start it again on its state.
+  int stop(const std::string& service, int signal = 15);
 
  private:
   std::filesystem::path dir_;

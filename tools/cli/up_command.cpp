@@ -4,6 +4,8 @@
 #include "cloister/core/process.h"
 #include "cloister/crypto/base64.h"
 #include "cloister/crypto/hash.h"
+#include "cloister/crypto/random.h"
+#include "cloister/core/private_files.h"
 #include "cloister/http/client.h"
 #include "cloister/redis/client.h"
 #include "cloister/service/tls_identity.h"
@@ -21,6 +23,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -42,7 +45,7 @@ const std::vector<ServiceSpec> kServices = {
     {"cloister-attest", "attestation", "attest", 0, "OIDC discovery: /.well-known/openid-configuration"},
     {"cloister-keys", "keys", "keys", 1, "key release (attested callers only)"},
     {"cloister-infer", "provider", "infer", 3, "diagnostic provider (attested callers only)"},
-    {"cloister-platform", "platform", "platform", 2, "GET /v1/attestation, GET /v1/provider/check"},
+    {"cloister-platform", "platform", "platform", 2, "hospital API: GET /v1/attestation, POST /v1/sealed"},
 };
 
 struct Running {
@@ -192,6 +195,64 @@ std::vector<fs::path> demo_model_dirs(const fs::path& models_dir) {
   return out;
 }
 
+// The keys admin token cloister-keys generated in its state directory.
+Result<http::HeaderList> keys_admin_headers(const fs::path& keys_state) {
+  auto token = service::read_text_file((keys_state / "admin-token").string());
+  if (!token) {
+    return fail(ErrorCode::unauthenticated, "no keys admin token in " + (keys_state / "admin-token").string() + " (removed?)");
+  }
+  std::string bearer = *token;
+  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
+  return http::HeaderList{{"Authorization", "Bearer " + bearer}};
+}
+
+// A release policy admitting only this build of `binary` in the sim TEE.
+Result<nlohmann::json> sim_binary_policy(const fs::path& bin_dir, const std::string& binary) {
+  auto measurement = attestation::sim::measure_executable(bin_dir / binary);
+  if (!measurement) return std::unexpected(measurement.error());
+  return nlohmann::json{{"name", binary + "-sim"},
+                        {"allow_simulated", true},
+                        {"all_of",
+                         {{{"claim", "tee"}, {"equals", "sim"}},
+                          {{"claim", "measurement"}, {"equals", crypto::hex_encode(*measurement)}}}}};
+}
+
+// Creates key `name` in cloister-keys with `policy`, or — after a rebuild changed the measurement —
+// points its policy at this build. The key's admin document.
+Result<nlohmann::json> ensure_key(const http::Client& client, const std::string& keys_url, const http::HeaderList& headers,
+                                  const std::string& name, const std::string& type, const nlohmann::json& policy,
+                                  const std::string& comment) {
+  // The key service answers once its port is bound; a few tries cover a slow start.
+  Result<http::Response> key = fail(ErrorCode::unavailable, "cloister-keys did not answer");
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    key = client.get(keys_url + "/admin/keys/" + name, headers);
+    if (key) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!key) return std::unexpected(key.error());
+  if (key->status == 404) {
+    key = client.post_json(keys_url + "/admin/keys",
+                           {{"name", name}, {"type", type}, {"policy", policy}, {"comment", comment}}, headers);
+    if (!key) return std::unexpected(key.error());
+  } else if (key->status == 200) {
+    auto body = nlohmann::json::parse(key->body, nullptr, false);
+    if (!body.is_object() || body["policy"] != policy) {
+      auto updated = client.request("PUT", keys_url + "/admin/keys/" + name + "/policy",
+                                    {headers[0], {"Content-Type", "application/json"}},
+                                    nlohmann::json{{"policy", policy}, {"comment", comment}}.dump());
+      if (!updated || updated->status != 200) {
+        return fail(ErrorCode::upstream_failed, "cannot update the release policy of key " + name);
+      }
+      key = client.get(keys_url + "/admin/keys/" + name, headers);
+      if (!key) return std::unexpected(key.error());
+    }
+  }
+  if (key->status != 200 && key->status != 201) {
+    return fail(ErrorCode::upstream_failed, "cloister-keys answered HTTP " + std::to_string(key->status) + " for key " + name);
+  }
+  return nlohmann::json::parse(key->body, nullptr, false);
+}
+
 // Gives the provider its demo models the way an operator would: an hpke-x25519 key in cloister-keys
 // whose release policy admits only this build's cloister-infer (sim TEE, its measurement), and each
 // demo model sealed to that key's public half into the provider's registry directory.
@@ -200,56 +261,16 @@ Result<std::size_t> provision_demo_models(const http::Client& client, const std:
                                           const fs::path& models_dir, const fs::path& registry_dir) {
   const auto models = demo_model_dirs(models_dir);
   if (models.empty()) return std::size_t{0};
-  auto token = service::read_text_file((keys_state / "admin-token").string());
-  if (!token) {
-    return fail(ErrorCode::unauthenticated, "no keys admin token in " + (keys_state / "admin-token").string() +
-                                                " (removed?): the demo models are not provisioned");
-  }
-  std::string bearer = *token;
-  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
-  const http::HeaderList headers = {{"Authorization", "Bearer " + bearer}};
-  auto measurement = attestation::sim::measure_executable(bin_dir / "cloister-infer");
-  if (!measurement) return std::unexpected(measurement.error());
-  const nlohmann::json policy = {{"name", "cloister-infer-sim"},
-                                 {"allow_simulated", true},
-                                 {"all_of",
-                                  {{{"claim", "tee"}, {"equals", "sim"}},
-                                   {{"claim", "measurement"}, {"equals", crypto::hex_encode(*measurement)}}}}};
-  // The key service answers once its port is bound; a few tries cover a slow start.
-  Result<http::Response> key = fail(ErrorCode::unavailable, "cloister-keys did not answer");
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    key = client.get(keys_url + "/admin/keys/" + kDemoModelKey, headers);
-    if (key) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (!key) return std::unexpected(key.error());
-  if (key->status == 404) {
-    key = client.post_json(keys_url + "/admin/keys",
-                           {{"name", kDemoModelKey}, {"type", "hpke-x25519"}, {"policy", policy},
-                            {"comment", "cloister up: the demo models, for this build's cloister-infer"}},
-                           headers);
-    if (!key) return std::unexpected(key.error());
-  } else if (key->status == 200) {
-    // A rebuild changes the measurement: the policy follows this build.
-    auto body = nlohmann::json::parse(key->body, nullptr, false);
-    if (!body.is_object() || body["policy"].dump().find(crypto::hex_encode(*measurement)) == std::string::npos) {
-      auto updated = client.request("PUT", keys_url + "/admin/keys/" + kDemoModelKey + "/policy",
-                                    {headers[0], {"Content-Type", "application/json"}},
-                                    nlohmann::json{{"policy", policy}, {"comment", "cloister up: this build's cloister-infer"}}.dump());
-      if (!updated || updated->status != 200) {
-        return fail(ErrorCode::upstream_failed, "cannot update the demo model key's release policy");
-      }
-      key = client.get(keys_url + "/admin/keys/" + kDemoModelKey, headers);
-      if (!key) return std::unexpected(key.error());
-    }
-  }
-  if (key->status != 200 && key->status != 201) {
-    return fail(ErrorCode::upstream_failed, "cloister-keys answered HTTP " + std::to_string(key->status) + " for the demo model key");
-  }
-  auto body = nlohmann::json::parse(key->body, nullptr, false);
-  const auto version = body.value("current_version", std::uint64_t{0});
+  auto headers = keys_admin_headers(keys_state);
+  if (!headers) return std::unexpected(headers.error());
+  auto policy = sim_binary_policy(bin_dir, "cloister-infer");
+  if (!policy) return std::unexpected(policy.error());
+  auto body = ensure_key(client, keys_url, *headers, kDemoModelKey, "hpke-x25519", *policy,
+                         "cloister up: the demo models, for this build's cloister-infer");
+  if (!body) return std::unexpected(body.error());
+  const auto version = body->value("current_version", std::uint64_t{0});
   crypto::Bytes public_key;
-  for (const auto& item : body.value("versions", nlohmann::json::array())) {
+  for (const auto& item : body->value("versions", nlohmann::json::array())) {
     if (item.value("version", std::uint64_t{0}) == version && item.contains("public_key")) {
       auto decoded = crypto::base64url_decode(item["public_key"].get<std::string>());
       if (decoded) public_key = std::move(*decoded);
@@ -262,6 +283,63 @@ Result<std::size_t> provision_demo_models(const http::Client& client, const std:
     if (!sealed) return std::unexpected(sealed.error());
   }
   return models.size();
+}
+
+// The platform's data key (docs/platform.md, "Data at rest"): aes-256, released only to this build's
+// cloister-platform in the sim TEE.
+constexpr const char* kPlatformDataKey = "cloister-platform-data";
+
+Status provision_platform_data_key(const http::Client& client, const std::string& keys_url, const fs::path& keys_state,
+                                   const fs::path& bin_dir) {
+  auto headers = keys_admin_headers(keys_state);
+  if (!headers) return std::unexpected(headers.error());
+  auto policy = sim_binary_policy(bin_dir, "cloister-platform");
+  if (!policy) return std::unexpected(policy.error());
+  auto key = ensure_key(client, keys_url, *headers, kPlatformDataKey, "aes-256", *policy,
+                        "cloister up: the platform's records, for this build's cloister-platform");
+  if (!key) return std::unexpected(key.error());
+  return {};
+}
+
+// The demo hospital (tenant "demo-hospital") and its users admin, clerk and doctor (clinician), with
+// passwords generated at the first run and kept in <state>/platform/demo-credentials.json (0600).
+struct DemoCredentials {
+  std::string tenant = "demo-hospital";
+  std::vector<std::pair<std::string, std::string>> users;  // name → password
+};
+
+Result<DemoCredentials> provision_demo_hospital(const http::Client& client, const std::string& platform_url,
+                                                const fs::path& platform_state) {
+  const auto file = platform_state / "demo-credentials.json";
+  DemoCredentials demo;
+  nlohmann::json stored = nlohmann::json::parse(service::read_text_file(file.string()).value_or("{}"), nullptr, false);
+  if (!stored.is_object()) stored = nlohmann::json::object();
+  for (const auto* user : {"admin", "clerk", "doctor"}) {
+    std::string password = stored.value(user, std::string());
+    if (password.empty()) password = "demo-" + crypto::base64url_encode(crypto::random_bytes(12));
+    stored[user] = password;
+    demo.users.emplace_back(user, password);
+  }
+  if (!write_private_file(file, stored.dump(2) + "\n")) return fail(ErrorCode::io_error, "cannot write " + file.string());
+  auto token = service::read_text_file((platform_state / "admin-token").string());
+  if (!token) return std::unexpected(token.error());
+  std::string bearer = *token;
+  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
+  const http::HeaderList headers = {{"Authorization", "Bearer " + bearer}};
+  auto tenant = client.post_json(platform_url + "/admin/tenants", {{"id", demo.tenant}, {"name", "Demo Hospital"}}, headers);
+  if (!tenant || (tenant->status != 201 && tenant->status != 409)) {
+    return fail(ErrorCode::upstream_failed, "cannot create the demo hospital");
+  }
+  const std::map<std::string, nlohmann::json> roles = {
+      {"admin", {"admin"}}, {"clerk", {"clerk"}}, {"doctor", {"clinician"}}};
+  for (const auto& [user, password] : demo.users) {
+    auto created = client.post_json(platform_url + "/admin/tenants/" + demo.tenant + "/users",
+                                    {{"username", user}, {"password", password}, {"roles", roles.at(user)}}, headers);
+    if (!created || (created->status != 201 && created->status != 409)) {
+      return fail(ErrorCode::upstream_failed, "cannot create the demo user " + user);
+    }
+  }
+  return demo;
 }
 
 void stop_redis(RunningRedis& server) {
@@ -381,8 +459,18 @@ int run_up(const UpOptions& options) {
       }
     }
     if (spec.name == "cloister-platform") {
+      auto provider = attestation::sim::measure_executable(options.bin_dir / "cloister-infer");
+      if (!provider) {
+        std::cerr << "cloister up: " << provider.error().to_string() << "\n";
+        stop_everything(running);
+        return 1;
+      }
+      // The platform sends images only to this build's provider, and verifies its sim token.
+      arguments.insert(arguments.end(), {"--set", "provider.measurements=" + json_list({crypto::hex_encode(*provider)}),
+                                         "--set", R"(policy.tee_types=["sim"])"});
       for (const auto& other : running) {
         if (other.spec->name == "cloister-infer") arguments.insert(arguments.end(), {"--set", "provider.url=" + other.url});
+        if (other.spec->name == "cloister-keys") arguments.insert(arguments.end(), {"--set", "keys.url=" + other.url});
       }
     }
     auto log_file = fs::absolute(environment->logs / (spec.dir + ".log")).string();
@@ -412,6 +500,11 @@ int run_up(const UpOptions& options) {
       } else if (*provisioned > 0) {
         std::cout << "  sealed " << *provisioned << " demo model(s) for the provider (key " << kDemoModelKey << ")\n";
       }
+      if (auto data_key = provision_platform_data_key(client, running.back().url, state, options.bin_dir); !data_key) {
+        std::cerr << "cloister up: the platform's data key: " << data_key.error().to_string() << "\n";
+        stop_everything(running);
+        return 1;
+      }
     }
   }
 
@@ -421,6 +514,17 @@ int run_up(const UpOptions& options) {
                 << (environment->logs / (service.spec->dir + ".log")).string() << ")\n";
       stop_everything(running);
       return 1;
+    }
+  }
+
+  std::optional<DemoCredentials> demo;
+  for (const auto& service : running) {
+    if (service.spec->name != "cloister-platform") continue;
+    auto provisioned = provision_demo_hospital(client, service.url, fs::absolute(options.state_dir / service.spec->dir));
+    if (!provisioned) {
+      std::cerr << "cloister up: the demo hospital: " << provisioned.error().to_string() << "\n";
+    } else {
+      demo = std::move(*provisioned);
     }
   }
 
@@ -440,6 +544,15 @@ int run_up(const UpOptions& options) {
               << "   " << service.spec->note << "\n";
   }
   std::cout << "  redis       " << redis_server->url << "   cache (TLS, ACL; credentials from cloister-keys)\n";
+  if (demo) {
+    std::cout << "\n  demo hospital \"" << demo->tenant << "\" (passwords in "
+              << (options.state_dir / "platform" / "demo-credentials.json").string() << "):\n";
+    for (const auto& [user, password] : demo->users) {
+      std::cout << "    " << user << std::string(8 - user.size(), ' ') << password
+                << (user == "admin" ? "   (users, audit log, webhook)" : user == "clerk" ? "   (patients, studies)" : "   (clinician: reports)")
+                << "\n";
+    }
+  }
   std::cout << "\n  CA certificate: " << environment->ca_certificate.string()
             << "   logs: " << environment->logs.string() << "/\n"
             << "  try: curl --cacert " << environment->ca_certificate.string() << " " << running[3].url

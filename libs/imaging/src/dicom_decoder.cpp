@@ -798,6 +798,9 @@ Result<Image> decode_dataset(DcmDataset& ds, const std::string& transfer_syntax,
   image.source_format = "dicom";
   image.transfer_syntax = transfer_syntax;
   image.modality = get_string(ds, DCM_Modality);
+  image.study_instance_uid = get_string(ds, DCM_StudyInstanceUID);
+  image.series_instance_uid = get_string(ds, DCM_SeriesInstanceUID);
+  image.sop_class_uid = get_string(ds, DCM_SOPClassUID);
   image.depth = d.frames;
   image.height = d.rows;
   image.width = d.columns;

@@ -1,5 +1,7 @@
 #include "cloister/service/admin_credentials.h"
 
+#include "cloister/core/log.h"
+
 #include "cloister/crypto/base64.h"
 #include "cloister/crypto/bytes.h"
 #include "cloister/crypto/hash.h"
@@ -113,6 +115,17 @@ Result<std::string> AdminCredentials::authenticate(std::optional<std::string_vie
   }
   if (match == nullptr) return fail(ErrorCode::unauthenticated, "invalid admin credential");
   return match->name;
+}
+
+Result<AdminCredentials> AdminCredentials::open_and_report(const nlohmann::json& configured,
+                                                           const std::filesystem::path& state_dir) {
+  auto admin = open(configured, state_dir);
+  if (admin && !admin->generated_token_path().empty()) {
+    // The path, never the token.
+    log::warn("admin credential generated: collect the token from this file (mode 0600), then delete it",
+              {{"path", admin->generated_token_path().string()}});
+  }
+  return admin;
 }
 
 }  // namespace cloister::service

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <mutex>
 
 namespace cloister::service {
 
@@ -45,10 +46,22 @@ nlohmann::json describe_caller(const attestation::VerifiedToken& token) {
           {"expires_at", token.expires_at}};
 }
 
+struct AttestedService::Readiness {
+  std::mutex mutex;
+  bool token = false;
+  bool available = true;
+  http::Server* server = nullptr;
+
+  void update() {
+    if (server != nullptr) server->set_ready(token && available);
+  }
+};
+
 AttestedService::AttestedService(const ServiceDefinition& definition, int argc, char** argv)
     : name_(definition.name),
       config_(load_config(with_attested_options(definition), argc, argv)),
-      metrics_(std::make_shared<Metrics>()) {
+      metrics_(std::make_shared<Metrics>()),
+      readiness_(std::make_shared<Readiness>()) {
   auto tls = make_tls_identity(config_, name_);
   if (!tls) fatal(name_, "TLS identity", tls.error());
   tls_.emplace(std::move(*tls));
@@ -69,12 +82,28 @@ AttestedService::AttestedService(const ServiceDefinition& definition, int argc, 
 
 AttestedService::~AttestedService() = default;
 
+void AttestedService::set_available(bool available) {
+  std::lock_guard lock(readiness_->mutex);
+  readiness_->available = available;
+  readiness_->update();
+}
+
 int AttestedService::run() {
   http::Server server(server_options(config_, *tls_, name_), std::move(router_), metrics_);
-  server.set_ready(false);
-  identity_->start([&server](bool ready) { server.set_ready(ready); });
+  {
+    std::lock_guard lock(readiness_->mutex);
+    readiness_->server = &server;
+    readiness_->update();
+  }
+  identity_->start([readiness = readiness_](bool ready) {
+    std::lock_guard lock(readiness->mutex);
+    readiness->token = ready;
+    readiness->update();
+  });
   int status = serve(server, config_, [this] { identity_->stop(); });
   identity_->stop();
+  std::lock_guard lock(readiness_->mutex);
+  readiness_->server = nullptr;
   return status;
 }
 

@@ -25,6 +25,8 @@ std::string_view media_type(std::string_view value) {
 crypto::Bytes encode_inner(const InnerMessage& message, bool response) {
   nlohmann::json head = {{"content_type", message.content_type}};
   if (response) head["status"] = message.status;
+  if (!response && !message.method.empty()) head["method"] = message.method;
+  if (!response && !message.target.empty()) head["target"] = message.target;
   if (!message.headers.empty()) head["headers"] = message.headers;
   const auto text = head.dump();
   crypto::Bytes out;
@@ -55,6 +57,10 @@ Result<InnerMessage> decode_inner(crypto::BytesView bytes, bool response) {
       if (message.status < 100 || message.status > 599) {
         return fail(ErrorCode::bad_request, "sealed message: the inner status is out of range");
       }
+    } else if (!response && it.key() == "method" && it->is_string()) {
+      message.method = it->get<std::string>();
+    } else if (!response && it.key() == "target" && it->is_string()) {
+      message.target = it->get<std::string>();
     } else if (it.key() == "headers" && it->is_object()) {
       for (auto header = it->begin(); header != it->end(); ++header) {
         if (!header->is_string()) return fail(ErrorCode::bad_request, "sealed message: inner header values are strings");
@@ -98,37 +104,92 @@ InnerMessage inner_problem(const Error& error, std::string_view request_id, std:
   return message;
 }
 
+namespace {
+
+// Opens a sealed request, runs `handler` on the inner message, seals its answer (errors as inner problems).
+Result<http::Response> serve_sealed(const http::Request& request, const Sensitive<crypto::Bytes>& private_key,
+                                    const std::function<Result<InnerMessage>(const InnerMessage&)>& handler) {
+  auto type = request.header("Content-Type");
+  if (!type || !iequals(media_type(*type), kSealedRequestType)) {
+    return fail(ErrorCode::unsupported_media_type,
+                "this endpoint takes sealed bodies: Content-Type " + std::string(kSealedRequestType));
+  }
+  auto opened = crypto::sealed::open_request(crypto::as_bytes(request.body), private_key.reveal(), kAttestedHpkeKeyId);
+  if (!opened) return std::unexpected(opened.error());
+  auto inner = decode_inner_request(opened->plaintext);
+  crypto::cleanse(opened->plaintext);
+  Result<InnerMessage> answer = inner ? handler(*inner) : std::unexpected(inner.error());
+  if (inner) wipe(inner->body);
+  if (!answer) {
+    // The outer status stays 200 (the answer is sealed): the code goes to the log for operators.
+    // Only the code: details are meant for the caller and stay inside the seal.
+    log::warn("sealed request refused", {{"request_id", request.request_id}, {"code", answer.error().name()}});
+  }
+  InnerMessage response = answer ? std::move(*answer) : inner_problem(answer.error(), request.request_id, request.path);
+  auto plaintext = encode_inner_response(response);
+  wipe(response.body);
+  auto sealed = opened->sealer.seal(plaintext);
+  crypto::cleanse(plaintext);
+  if (!sealed) return std::unexpected(sealed.error());
+  http::Response out;
+  out.status = 200;
+  out.set_header("Content-Type", std::string(kSealedResponseType));
+  out.body = crypto::to_string(*sealed);
+  return out;
+}
+
+}  // namespace
+
 std::function<Result<http::Response>(const http::Request&, const attestation::VerifiedToken&)> sealed_handler(
     const Sensitive<crypto::Bytes>& private_key, SealedHandler handler) {
   return [&private_key, handler = std::move(handler)](const http::Request& request,
                                                       const attestation::VerifiedToken& caller) -> Result<http::Response> {
-    auto type = request.header("Content-Type");
-    if (!type || !iequals(media_type(*type), kSealedRequestType)) {
-      return fail(ErrorCode::unsupported_media_type,
-                  "this endpoint takes sealed bodies: Content-Type " + std::string(kSealedRequestType));
-    }
-    auto opened = crypto::sealed::open_request(crypto::as_bytes(request.body), private_key.reveal(), kAttestedHpkeKeyId);
-    if (!opened) return std::unexpected(opened.error());
-    auto inner = decode_inner_request(opened->plaintext);
-    crypto::cleanse(opened->plaintext);
-    Result<InnerMessage> answer = inner ? handler(request, *inner, caller) : std::unexpected(inner.error());
-    if (inner) wipe(inner->body);
-    if (!answer) {
-      // The outer status stays 200 (the answer is sealed): the code goes to the log for operators.
-      // Only the code: details are meant for the caller and stay inside the seal.
-      log::warn("sealed request refused", {{"request_id", request.request_id}, {"code", answer.error().name()}});
-    }
-    InnerMessage response = answer ? std::move(*answer) : inner_problem(answer.error(), request.request_id, request.path);
-    auto plaintext = encode_inner_response(response);
-    wipe(response.body);
-    auto sealed = opened->sealer.seal(plaintext);
-    crypto::cleanse(plaintext);
-    if (!sealed) return std::unexpected(sealed.error());
-    http::Response out;
-    out.status = 200;
-    out.set_header("Content-Type", std::string(kSealedResponseType));
-    out.body = crypto::to_string(*sealed);
-    return out;
+    return serve_sealed(request, private_key,
+                        [&](const InnerMessage& inner) { return handler(request, inner, caller); });
+  };
+}
+
+Result<http::Request> tunnelled_request(const http::Request& outer, const InnerMessage& inner) {
+  if (inner.method.empty() || inner.target.empty() || inner.target.front() != '/') {
+    return fail(ErrorCode::bad_request, "sealed tunnel: the inner request needs a method and an origin-form target");
+  }
+  for (char c : inner.method) {
+    if (c < 'A' || c > 'Z') return fail(ErrorCode::bad_request, "sealed tunnel: malformed inner method");
+  }
+  http::Request request;
+  request.method = inner.method;
+  request.target = inner.target;
+  const auto query = inner.target.find('?');
+  request.path = inner.target.substr(0, query);
+  if (query != std::string::npos) request.query = http::parse_query(std::string_view(inner.target).substr(query + 1));
+  for (const auto& [name, value] : inner.headers) request.headers.add(name, value);
+  if (!inner.content_type.empty()) request.headers.set("Content-Type", inner.content_type);
+  request.body = inner.body;
+  request.request_id = outer.request_id;
+  request.remote_address = outer.remote_address;
+  request.peer = outer.peer;
+  return request;
+}
+
+http::Handler sealed_tunnel(const Sensitive<crypto::Bytes>& private_key, const http::Router& router) {
+  return [&private_key, &router](const http::Request& outer) -> Result<http::Response> {
+    return serve_sealed(outer, private_key, [&](const InnerMessage& inner) -> Result<InnerMessage> {
+      auto request = tunnelled_request(outer, inner);
+      if (!request) return std::unexpected(request.error());
+      auto response = router.handle(*request);  // Router::handle takes a mutable request (path params)
+      wipe(request->body);
+      InnerMessage answer;
+      answer.status = response.status;
+      for (const auto& [name, value] : response.headers) {
+        if (iequals(name, "Content-Type")) {
+          answer.content_type = value;
+        } else if (!iequals(name, "Content-Length")) {
+          answer.headers[name] = value;
+        }
+      }
+      answer.body = std::move(response.body);
+      return answer;
+    });
   };
 }
 

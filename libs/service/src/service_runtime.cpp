@@ -1,5 +1,7 @@
 #include "cloister/service/service_runtime.h"
 
+#include <algorithm>
+
 #include "cloister/core/log.h"
 
 #include <csignal>
@@ -85,8 +87,18 @@ Config load_config(const ServiceDefinition& definition, int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // A service's own option with the key of a common one replaces its default and description.
   auto options = common_options();
-  options.insert(options.end(), definition.options.begin(), definition.options.end());
+  std::vector<ConfigOption> own;
+  for (const auto& option : definition.options) {
+    auto common = std::find_if(options.begin(), options.end(), [&](const ConfigOption& c) { return c.key == option.key; });
+    if (common != options.end()) {
+      *common = option;
+    } else {
+      own.push_back(option);
+    }
+  }
+  options.insert(options.end(), own.begin(), own.end());
   Config config(std::move(options), definition.env_prefix);
 
   std::string file;

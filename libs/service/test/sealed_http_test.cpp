@@ -98,5 +98,56 @@ TEST(SealedHandler, OpensSealsAndAnswersErrorsInsideTheSeal) {
   EXPECT_EQ(handler(plain, caller).error().code, ErrorCode::unsupported_media_type);
 }
 
+TEST(SealedTunnel, DispatchesTheInnerRequestToTheRouterAndSealsTheAnswer) {
+  auto key = crypto::hpke::generate_key_pair();
+  http::Router router;
+  router.add("GET", "/v1/items/{id}", [](const http::Request& request) -> Result<http::Response> {
+    if (request.header("Authorization") != "Bearer s3cret") return fail(ErrorCode::unauthenticated, "no session");
+    auto out = http::json_response(200, {{"id", std::string(request.param("id"))},
+                                         {"q", request.query.count("q") ? request.query.at("q") : ""},
+                                         {"request_id", request.request_id}});
+    out.set_header("ETag", "\"3\"");
+    return out;
+  });
+  auto handler = sealed_tunnel(key.private_key, router);
+  auto call = [&](const InnerMessage& inner) {
+    auto sealed = crypto::sealed::seal_request(key.public_key, kAttestedHpkeKeyId, encode_inner_request(inner)).value();
+    http::Request request;
+    request.method = "POST";
+    request.path = request.target = "/v1/sealed";
+    request.request_id = "r7";
+    request.headers.set("Content-Type", std::string(kSealedRequestType));
+    request.body = crypto::to_string(sealed.message);
+    auto response = handler(request);
+    EXPECT_TRUE(response) << response.error().to_string();
+    EXPECT_EQ(response->body.find("Bearer"), std::string::npos);
+    return decode_inner_response(sealed.opener.open(crypto::as_bytes(response->body)).value()).value();
+  };
+  InnerMessage inner;
+  inner.method = "GET";
+  inner.target = "/v1/items/p%2D1?q=a%20b";
+  inner.headers["Authorization"] = "Bearer s3cret";
+  auto ok = call(inner);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.content_type, "application/json");
+  EXPECT_EQ(ok.header("etag"), "\"3\"");
+  auto body = nlohmann::json::parse(ok.body);
+  EXPECT_EQ(body["id"], "p-1");
+  EXPECT_EQ(body["q"], "a b");
+  EXPECT_EQ(body["request_id"], "r7");
+
+  inner.headers.clear();
+  auto refused = call(inner);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(refused.body)["code"], "unauthenticated");
+  inner.target = "/v1/nothing";
+  EXPECT_EQ(call(inner).status, 404);
+  inner.method.clear();
+  EXPECT_EQ(nlohmann::json::parse(call(inner).body)["code"], "bad_request");
+  inner.method = "get";
+  inner.target = "/v1/items/1";
+  EXPECT_EQ(call(inner).status, 400);
+}
+
 }  // namespace
 }  // namespace cloister::service

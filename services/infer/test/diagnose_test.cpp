@@ -22,21 +22,21 @@ TEST(Multipart, SplitsPartsByTheBoundary) {
   const std::string body =
       "preamble\r\n--b0undary\r\nContent-Type: application/dicom\r\n\r\nfirst\r\npart\r\n"
       "--b0undary\r\ncontent-type: application/dicom\r\nX-Other: 1\r\n\r\nsecond\r\n--b0undary--\r\nepilogue";
-  auto parts = split_multipart(R"(multipart/related; type="application/dicom"; boundary="b0undary")", body);
+  auto parts = imaging::split_multipart(R"(multipart/related; type="application/dicom"; boundary="b0undary")", body);
   ASSERT_TRUE(parts) << parts.error().to_string();
   ASSERT_EQ(parts->size(), 2u);
   EXPECT_EQ((*parts)[0].body, "first\r\npart");
   EXPECT_EQ((*parts)[0].content_type, "application/dicom");
   EXPECT_EQ((*parts)[1].body, "second");
 
-  EXPECT_EQ(split_multipart("multipart/related", body).error().code, ErrorCode::bad_request);
-  EXPECT_EQ(split_multipart("multipart/related; boundary=other", body).error().code, ErrorCode::bad_request);
-  EXPECT_EQ(split_multipart("multipart/related; boundary=b0undary", body.substr(0, 60)).error().code,
+  EXPECT_EQ(imaging::split_multipart("multipart/related", body).error().code, ErrorCode::bad_request);
+  EXPECT_EQ(imaging::split_multipart("multipart/related; boundary=other", body).error().code, ErrorCode::bad_request);
+  EXPECT_EQ(imaging::split_multipart("multipart/related; boundary=b0undary", body.substr(0, 60)).error().code,
             ErrorCode::bad_request);
-  EXPECT_EQ(split_multipart("multipart/related; boundary=b0undary", body, 1).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(imaging::split_multipart("multipart/related; boundary=b0undary", body, 1).error().code, ErrorCode::invalid_argument);
   // Every truncation is refused or parsed, never a crash.
   for (std::size_t length = 0; length < body.size(); ++length) {
-    (void)split_multipart("multipart/related; boundary=b0undary", std::string_view(body).substr(0, length));
+    (void)imaging::split_multipart("multipart/related; boundary=b0undary", std::string_view(body).substr(0, length));
   }
 }
 

@@ -25,6 +25,9 @@ struct Image {
   std::string modality;        // DICOM Modality ("CT", "MR", ...), "" for PNG/JPEG
   std::string source_format;   // "dicom", "png", "jpeg"
   std::string transfer_syntax; // DICOM transfer syntax UID ("" otherwise)
+  // DICOM identity (of the first object of a series; "" when absent or not DICOM): identifiers, so PHI
+  // for Cloister — kept encrypted wherever they are stored.
+  std::string study_instance_uid, series_instance_uid, sop_class_uid;
   std::optional<double> window_center, window_width;  // the first VOI window the file holds
   int bits_stored = 8;         // PNG/JPEG: 8 or 16; DICOM: BitsStored
   bool monochrome1 = false;    // MONOCHROME1 (inverted) — values already as stored; preprocessing inverts

@@ -38,6 +38,8 @@ class AdminCredentials {
   // From the configured list, else from (or, on first start, into) state_dir. config_invalid for a
   // malformed list (names: 1–64 of [A-Za-z0-9._@-]; sha256: 64 hex digits; no duplicate names).
   static Result<AdminCredentials> open(const nlohmann::json& configured, const std::filesystem::path& state_dir);
+  // open(), and when a token was generated now, a warning in the log naming its file (never the token).
+  static Result<AdminCredentials> open_and_report(const nlohmann::json& configured, const std::filesystem::path& state_dir);
   // A fresh admin token: "cla_" + base64url(32 random bytes).
   static std::string generate_token();
   // Lower-case hex SHA-256 of a token (what admin.credentials holds).

@@ -39,6 +39,11 @@ class AttestedService {
   // Serves until SIGINT/SIGTERM; returns the process exit status.
   int run();
 
+  // Readiness beyond the token: a service that needs more before it can serve (cloister-platform: its
+  // data key) calls set_available(false) before run() and set_available(true) once it has it; /readyz
+  // answers 200 only while the token is held and the service is available. Thread-safe.
+  void set_available(bool available);
+
  private:
   std::string name_;
   Config config_;
@@ -47,6 +52,8 @@ class AttestedService {
   std::unique_ptr<AttestedIdentity> identity_;
   std::unique_ptr<CallerAuth> callers_;
   http::Router router_;
+  struct Readiness;
+  std::shared_ptr<Readiness> readiness_;
 };
 
 // The JSON a service returns about a verified caller (no token, only what was verified).

@@ -28,4 +28,20 @@ struct ReleasedKey {
 Result<ReleasedKey> release_key(const AttestedIdentity& identity, const std::string& keys_url, const std::string& name,
                                 std::optional<std::uint64_t> version = std::nullopt);
 
+// Short-lived Redis credentials for this attested service (docs/redis.md, POST /redis/credentials):
+// an ACL user limited to the key prefix the key service's rules give this TEE, sealed to its HPKE key.
+struct RedisAccess {
+  std::string username;
+  Sensitive<std::string> password;
+  std::string prefix;  // every key must start with it
+  std::int64_t expires_at = 0;  // Unix seconds: the user is removed then
+  std::string host;
+  std::uint16_t port = 0;
+  std::string server_name;
+};
+
+// key_release_denied when no prefix rule admits this service; not_found when the key service has no
+// Redis; hpke_open_failed when the answer does not open with this identity's key.
+Result<RedisAccess> request_redis_credentials(const AttestedIdentity& identity, const std::string& keys_url);
+
 }  // namespace cloister::service

@@ -12,6 +12,7 @@
 //                   body = response sealer's seal(inner response)
 //   inner message   u32 big-endian length of head ‖ head (UTF-8 JSON object) ‖ body
 //     request head  {"content_type": "...", "headers": {"Name": "value", ...}}
+//                   + for a sealed tunnel (sealed_tunnel below): "method": "GET", "target": "/v1/x?y=z"
 //     response head {"status": 200, "content_type": "...", "headers": {...}}
 //
 // A request that cannot be opened (tampered, truncated, for another key) is answered in the clear
@@ -42,7 +43,9 @@ inline constexpr std::uint8_t kAttestedHpkeKeyId = 1;
 inline constexpr std::size_t kMaxInnerHeadBytes = 64 * 1024;
 
 struct InnerMessage {
-  int status = 200;  // responses only
+  int status = 200;    // responses only
+  std::string method;  // requests through a sealed tunnel only (else empty, not encoded)
+  std::string target;  // idem: origin-form target, path and query ("/v1/fhir/Patient?identifier=x")
   std::string content_type;
   std::map<std::string, std::string> headers;  // names compared case-insensitively by header()
   std::string body;
@@ -69,6 +72,17 @@ using SealedHandler =
 // decodes the inner message (bad_request), runs `handler`, seals its answer.
 std::function<Result<http::Response>(const http::Request&, const attestation::VerifiedToken&)> sealed_handler(
     const Sensitive<crypto::Bytes>& private_key, SealedHandler handler);
+
+// A sealed tunnel (what cloister-platform serves at POST /v1/sealed for the portal): the whole API
+// request — method, target, headers (the session token too) and body — travels inside the seal, so an
+// ingress sees neither the path (identifiers in a search) nor the credentials. `router` holds the
+// inner API's routes; each opened request is dispatched to it as an http::Request built from the inner
+// message (method, target, headers, body) and the outer one (request id, remote address, peer), and
+// its response (errors as problem+json) is sealed back. bad_request for an inner request without
+// method or target. The router must outlive the handler.
+http::Handler sealed_tunnel(const Sensitive<crypto::Bytes>& private_key, const http::Router& router);
+// The inner http::Request of a tunnelled message (what sealed_tunnel dispatches).
+Result<http::Request> tunnelled_request(const http::Request& outer, const InnerMessage& inner);
 
 // The client side: seals `inner` to the recipient's attested HPKE key, POSTs it, opens the answer.
 // A clear (unsealed) error answer becomes an Error with the server's code and detail;

@@ -1,11 +1,11 @@
-#include "sqlite_database.h"
+#include "cloister/sqlite/database.h"
 
 #include "cloister/core/private_files.h"
 
 #include <sqlite3.h>
 
 
-namespace cloister::keys {
+namespace cloister::sqlite {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
@@ -167,4 +167,4 @@ Status Database::Transaction::commit() {
   return {};
 }
 
-}  // namespace cloister::keys
+}  // namespace cloister::sqlite

@@ -1,6 +1,6 @@
 #pragma once
-// Database: a small RAII layer over one SQLite connection (libsqlite3), for the key store and the
-// audit log of cloister-keys.
+// Database: a small RAII layer over one SQLite connection (libsqlite3), for the stores of
+// cloister-keys (keys, audit log) and cloister-platform (records, jobs, outbox, audit).
 //
 //   - the file is created mode 0600 (SQLite gives its -wal and -shm files the same mode); an
 //     existing file readable by group or others is refused (config_invalid);
@@ -23,7 +23,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace cloister::keys {
+namespace cloister::sqlite {
 
 class Statement {
  public:
@@ -97,4 +97,4 @@ class Database {
   std::mutex mutex_;
 };
 
-}  // namespace cloister::keys
+}  // namespace cloister::sqlite
