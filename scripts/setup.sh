@@ -20,6 +20,8 @@ DEBIAN_PACKAGES=(
   openssl curl redis-server prometheus
   # fuzzing (tests/fuzz): libFuzzer's driver from clang's compiler-rt; objcopy
   libclang-rt-14-dev binutils
+  # benchmarks: bench/platform's reference stack (Flask + Redis under gunicorn)
+  python3-flask python3-redis gunicorn
 )
 # Node.js 20 + npm come with the machine image; Debian's nodejs is only a fallback.
 command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs npm)
