@@ -136,9 +136,27 @@ nlohmann::json Study::to_json() const {
   return out;
 }
 
+struct PlatformStore::QueuedAudit {
+  Actor actor;
+  std::string action, resource_type, resource_id, outcome;
+};
+
+struct PlatformStore::AuditQueue {
+  std::mutex mutex;
+  std::condition_variable flushed;
+  std::vector<QueuedAudit> pending;
+  bool flushing = false;
+  std::uint64_t enqueued = 0;  // tickets handed out
+  std::uint64_t done = 0;      // every ticket <= done is written (or failed)
+  // The outcome of recent batches: (last ticket of the batch, status), for the waiters of a failed one.
+  std::deque<std::pair<std::uint64_t, Status>> results;
+};
+
 PlatformStore::PlatformStore(std::shared_ptr<Database> database, std::shared_ptr<const RecordCipher> cipher,
                              const Clock& clock)
-    : database_(std::move(database)), cipher_(std::move(cipher)), clock_(clock) {}
+    : database_(std::move(database)), cipher_(std::move(cipher)), clock_(clock), audit_queue_(std::make_unique<AuditQueue>()) {}
+
+PlatformStore::~PlatformStore() = default;
 
 Result<std::unique_ptr<PlatformStore>> PlatformStore::open(std::shared_ptr<Database> database,
                                                            std::shared_ptr<const RecordCipher> cipher,
@@ -174,8 +192,45 @@ Status PlatformStore::insert_audit(const Actor& actor, std::string_view action, 
 
 Status PlatformStore::record(const Actor& actor, std::string_view action, std::string_view resource_type,
                              std::string_view resource_id, std::string_view outcome) {
-  auto lock = database_->lock();
-  return insert_audit(actor, action, resource_type, resource_id, outcome);
+  auto& queue = *audit_queue_;
+  std::unique_lock lock(queue.mutex);
+  queue.pending.push_back(QueuedAudit{actor, std::string(action), std::string(resource_type), std::string(resource_id),
+                                      std::string(outcome)});
+  const auto ticket = ++queue.enqueued;
+  while (queue.done < ticket) {
+    if (queue.flushing) {
+      queue.flushed.wait(lock);
+      continue;
+    }
+    // Leader: write everything queued so far in one transaction.
+    queue.flushing = true;
+    auto batch = std::move(queue.pending);
+    queue.pending.clear();
+    const auto last = queue.enqueued;
+    lock.unlock();
+    Status status;
+    {
+      auto db = database_->lock();
+      Database::Transaction transaction(*database_);
+      status = transaction.begin();
+      for (const auto& entry : batch) {
+        if (!status) break;
+        status = insert_audit(entry.actor, entry.action, entry.resource_type, entry.resource_id, entry.outcome);
+      }
+      if (status) status = transaction.commit();
+    }
+    lock.lock();
+    queue.flushing = false;
+    queue.done = last;
+    queue.results.emplace_back(last, status);
+    while (queue.results.size() > 64) queue.results.pop_front();
+    queue.flushed.notify_all();
+  }
+  // This ticket's batch: the first recorded batch that ends at or after it.
+  for (const auto& [last, status] : queue.results) {
+    if (last >= ticket) return status;
+  }
+  return fail(ErrorCode::internal, "the audit record's outcome is no longer known");
 }
 
 std::vector<AuditEntry> PlatformStore::audit(std::string_view tenant, std::int64_t after, std::size_t limit) {
@@ -278,11 +333,14 @@ Result<PatientRecord> PlatformStore::create_patient(const Actor& actor, const nl
 }
 
 Result<PatientRecord> PlatformStore::patient(const Actor& actor, std::string_view id) {
-  auto lock = database_->lock();
-  auto record = read_patient(actor.tenant, id);
-  if (!record) return record;
-  if (auto status = insert_audit(actor, "patient.read", "Patient", id, "ok"); !status) return std::unexpected(status.error());
-  return record;
+  Result<PatientRecord> found = fail(ErrorCode::internal, "unread");
+  {
+    auto lock = database_->lock();
+    found = read_patient(actor.tenant, id);
+  }
+  if (!found) return found;
+  if (auto status = record(actor, "patient.read", "Patient", id, "ok"); !status) return std::unexpected(status.error());
+  return found;
 }
 
 Result<PatientRecord> PlatformStore::update_patient(const Actor& actor, std::string_view id,
@@ -371,7 +429,8 @@ Result<std::vector<PatientRecord>> PlatformStore::find_patients(const Actor& act
     if (!record) return std::unexpected(record.error());
     out.push_back(std::move(*record));
   }
-  if (auto status = insert_audit(actor, "patient.search", "Patient", "", "ok"); !status) return std::unexpected(status.error());
+  lock.unlock();  // the audit record joins a group commit
+  if (auto status = record(actor, "patient.search", "Patient", "", "ok"); !status) return std::unexpected(status.error());
   return out;
 }
 
@@ -472,7 +531,8 @@ Result<std::string> PlatformStore::study_image(const Actor& actor, std::string_v
   if (media_type) *media_type = statement->column_text(0);
   auto image = cipher_->open_text({actor.tenant, "studies", id, "image"}, statement->column_blob(1));
   if (!image) return image;
-  if (auto status = insert_audit(actor, "study.image.read", "Study", id, "ok"); !status) return std::unexpected(status.error());
+  lock.unlock();  // the audit record joins a group commit
+  if (auto status = record(actor, "study.image.read", "Study", id, "ok"); !status) return std::unexpected(status.error());
   return image;
 }
 
@@ -497,7 +557,8 @@ Result<StudyResult> PlatformStore::study_result(const Actor& actor, std::string_
   result.provider_token = document.value("provider_token", std::string());
   result.provider = document.value("provider", nlohmann::json::object());
   result.report = nlohmann::json::parse(*report_text, nullptr, false);
-  if (auto status = insert_audit(actor, "study.report.read", "Study", id, "ok"); !status) return std::unexpected(status.error());
+  lock.unlock();  // the audit record joins a group commit
+  if (auto status = record(actor, "study.report.read", "Study", id, "ok"); !status) return std::unexpected(status.error());
   return result;
 }
 

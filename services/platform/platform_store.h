@@ -34,6 +34,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,6 +166,9 @@ class PlatformStore {
   std::vector<std::pair<std::string, std::int64_t>> study_counts();
 
   // --- audit ---
+  // One audit record, committed before this returns. Concurrent callers share one commit (group
+  // commit: the first to arrive writes every record queued so far in one transaction, the others wait
+  // for it), so audited reads do not pay one fsync each; none returns before its record is durable.
   Status record(const Actor& actor, std::string_view action, std::string_view resource_type,
                 std::string_view resource_id, std::string_view outcome);
   // Entries of a tenant with seq > after, oldest first, at most limit.
@@ -182,6 +188,14 @@ class PlatformStore {
   std::shared_ptr<sqlite::Database> database_;
   std::shared_ptr<const RecordCipher> cipher_;
   const Clock& clock_;
+
+  // Group commit of audit records (record()).
+  struct QueuedAudit;
+  struct AuditQueue;
+  std::unique_ptr<AuditQueue> audit_queue_;
+
+ public:
+  ~PlatformStore();
 };
 
 }  // namespace cloister::platform
