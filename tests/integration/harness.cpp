@@ -237,6 +237,13 @@ http::Client ServiceSet::client(const crypto::PrivateKey* key, std::chrono::mill
   return http::Client(std::move(options));
 }
 
+pid_t ServiceSet::pid(const std::string& service) const {
+  for (const auto& [name, process] : processes_) {
+    if (name == service) return process.pid();
+  }
+  return -1;
+}
+
 int ServiceSet::stop(const std::string& service, int signal) {
   for (auto it = processes_.begin(); it != processes_.end(); ++it) {
     if (it->first == service) {

@@ -100,6 +100,8 @@ class ServiceSet {
   // Stops one service (SIGTERM by pid, bounded; or `signal`, e.g. SIGKILL for a crash) and returns its
   // exit status; -1 when not running. start() may start it again on its state.
   int stop(const std::string& service, int signal = 15);
+  // The process id of a running service; -1 when not running.
+  pid_t pid(const std::string& service) const;
 
  private:
   std::filesystem::path dir_;

@@ -494,16 +494,27 @@ TEST_F(PlatformService, EveryCrossTenantOrWrongRoleAttemptIsRefused) {
 TEST_F(PlatformService, KilledMidRunTheAcceptedStudiesAllCompleteAfterRestart) {
   auto clerk = d().session("st-mary", "clerk");
   const auto patient = create_patient(clerk, "MRN-CRASH-1");
+  // The provider is frozen (SIGSTOP) so the workers are certainly mid-call when the platform dies.
+  const pid_t provider = d().set.pid("infer");
+  ASSERT_GT(provider, 0);
+  ASSERT_EQ(::kill(provider, SIGSTOP), 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{provider};
   std::vector<std::string> studies;
   for (int i = 0; i < 6; ++i) studies.push_back(submit(clerk, patient, i % 2 ? kSegmenter : kClassifier, kDicom / "CT_small.dcm"));
-  // Killed while the workers are at it: some studies done or running, the rest queued.
-  int unfinished = 0;
-  for (const auto& study : studies) {
-    auto status = clerk.call("GET", "/v1/studies/" + study);
-    if (status && status->json().value("state", "") != "completed") ++unfinished;
+  int running = 0;
+  for (int attempt = 0; attempt < 100 && running == 0; ++attempt) {
+    for (const auto& study : studies) {
+      auto status = clerk.call("GET", "/v1/studies/" + study);
+      if (status && status->json().value("state", "") == "running") ++running;
+    }
+    if (running == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  EXPECT_GT(running, 0) << "no worker was calling the provider";
   EXPECT_NE(d().set.stop("platform", SIGKILL), -1);
-  EXPECT_GT(unfinished, 0) << "the kill came after every study was done: nothing tested";
+  ::kill(provider, SIGCONT);
   ASSERT_TRUE(d().start_platform());
   auto doctor = d().session("st-mary", "doctor");
   for (const auto& study : studies) {
@@ -511,6 +522,7 @@ TEST_F(PlatformService, KilledMidRunTheAcceptedStudiesAllCompleteAfterRestart) {
     auto done = wait_done(doctor, study, std::chrono::seconds(240));
     EXPECT_EQ(done["state"], "completed") << study << ": " << done.dump();
   }
+  EXPECT_NE(read_file(d().set.log("platform")).find("queued again the studies a previous run left running"), std::string::npos);
 }
 
 TEST_F(PlatformService, RedisStoppedMidRunTheAPIKeepsServing) {

@@ -1,9 +1,8 @@
 #include "cloister/service/service_runtime.h"
 
-#include <algorithm>
-
 #include "cloister/core/log.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>

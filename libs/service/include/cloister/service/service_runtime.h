@@ -32,7 +32,7 @@ struct ServiceDefinition {
   std::string name;        // e.g. "cloister-infer"
   std::string env_prefix;  // e.g. "CLOISTER_INFER_"
   std::string description;
-  std::vector<ConfigOption> options;  // the service's own, added to common_options()
+  std::vector<ConfigOption> options;  // the service's own, added to common_options() (same key: replaces it)
 };
 
 // Parses argv (--config FILE, --set key=value (repeatable), --print-config-docs), loads the
