@@ -47,6 +47,8 @@ constexpr std::string_view kStudyColumns =
     "tenant_id, id, patient_id, model, media_type, state, attempts, next_attempt_at, error_code, error_detail,"
     " error_retryable, submitted_by, created_at, updated_at, completed_at, positive, image_bytes";
 
+constexpr std::size_t kMaxAuditField = 256;
+
 std::string new_id() { return crypto::random_hex(16); }
 
 // Overwrites a plaintext (PHI) before its memory is released.
@@ -177,16 +179,19 @@ Status PlatformStore::insert_audit(const Actor& actor, std::string_view action, 
       "INSERT INTO audit (tenant_id, at, actor, session_id, action, resource_type, resource_id, outcome,"
       " remote_address, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!statement) return std::unexpected(statement.error());
-  return statement->bind(1, actor.tenant)
+  // Names and ids can come from the request (a login's user name, a path's id): bounded, so nobody
+  // fills the audit table with megabyte-long strings.
+  auto bounded = [](std::string_view text) { return text.substr(0, kMaxAuditField); };
+  return statement->bind(1, bounded(actor.tenant))
       .bind(2, clock_.unix_seconds())
-      .bind(3, actor.name)
-      .bind(4, actor.session_id)
-      .bind(5, action)
-      .bind(6, resource_type)
-      .bind(7, resource_id)
-      .bind(8, outcome)
-      .bind(9, actor.remote_address)
-      .bind(10, actor.request_id)
+      .bind(3, bounded(actor.name))
+      .bind(4, bounded(actor.session_id))
+      .bind(5, bounded(action))
+      .bind(6, bounded(resource_type))
+      .bind(7, bounded(resource_id))
+      .bind(8, bounded(outcome))
+      .bind(9, bounded(actor.remote_address))
+      .bind(10, bounded(actor.request_id))
       .run();
 }
 

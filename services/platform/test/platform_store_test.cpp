@@ -96,6 +96,14 @@ TEST_F(PlatformStoreTest, PatientsAreScopedByTenantAndSealedAtRest) {
   EXPECT_EQ(audit.front().action, "patient.create");
   for (const auto& entry : audit) EXPECT_EQ(entry.to_json().dump().find(kCanary), std::string::npos);
   EXPECT_TRUE(store_->audit("c", 0, 100).empty());
+
+  // A request-supplied name or id is bounded in the audit trail.
+  Actor long_name = actor("a");
+  long_name.name = std::string(100000, 'x');
+  ASSERT_TRUE(store_->record(long_name, "login", "User", std::string(100000, 'y'), "invalid_credentials"));
+  auto last = store_->audit("a", 0, 1000).back();
+  EXPECT_EQ(last.actor.size(), 256u);
+  EXPECT_EQ(last.resource_id.size(), 256u);
 }
 
 TEST_F(PlatformStoreTest, ASealedValueMovedToAnotherRecordDoesNotOpen) {
