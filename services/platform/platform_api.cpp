@@ -72,9 +72,14 @@ Response patient_response(int status, const PatientRecord& record) {
   return response;
 }
 
+nlohmann::json roles_json(std::span<const Role> roles) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto role : roles) out.push_back(std::string(role_name(role)));
+  return out;
+}
+
 nlohmann::json user_json(const User& user, std::int64_t now) {
-  nlohmann::json roles = nlohmann::json::array();
-  for (auto role : user.roles) roles.push_back(std::string(role_name(role)));
+  const auto roles = roles_json(user.roles);
   nlohmann::json out = {{"username", user.username},   {"roles", roles},
                         {"disabled", user.disabled},   {"locked", user.locked_at(now)},
                         {"failed_logins", user.failed_logins}, {"created_at", user.created_at},
@@ -153,8 +158,7 @@ void PlatformApi::add_routes(http::Router& api) {
       (void)backend->store->record(actor, "login", "User", *username, result ? "ok" : result.error().name());
     }
     if (!result) return std::unexpected(result.error());
-    nlohmann::json roles = nlohmann::json::array();
-    for (auto role : result->session.roles) roles.push_back(std::string(role_name(role)));
+    const auto roles = roles_json(result->session.roles);
     return http::json_response(200, {{"token", result->token.reveal()},
                                      {"token_type", "Bearer"},
                                      {"expires_at", result->session.expires_at},
@@ -169,8 +173,7 @@ void PlatformApi::add_routes(http::Router& api) {
   }), "End the session");
 
   api.add("GET", "/v1/me", authorized({}, [](const Request&, Backend&, const Session& session) -> Result<Response> {
-    nlohmann::json roles = nlohmann::json::array();
-    for (auto role : session.roles) roles.push_back(std::string(role_name(role)));
+    const auto roles = roles_json(session.roles);
     return http::json_response(200, {{"tenant", session.tenant}, {"username", session.username}, {"roles", roles},
                                      {"session", {{"id", session.session_id}, {"created_at", session.created_at},
                                                   {"expires_at", session.expires_at}}}});

@@ -195,11 +195,11 @@ std::vector<fs::path> demo_model_dirs(const fs::path& models_dir) {
   return out;
 }
 
-// The keys admin token cloister-keys generated in its state directory.
-Result<http::HeaderList> keys_admin_headers(const fs::path& keys_state) {
-  auto token = service::read_text_file((keys_state / "admin-token").string());
+// The admin token a service (cloister-keys, cloister-platform) generated in its state directory.
+Result<http::HeaderList> admin_headers(const fs::path& state) {
+  auto token = service::read_text_file((state / "admin-token").string());
   if (!token) {
-    return fail(ErrorCode::unauthenticated, "no keys admin token in " + (keys_state / "admin-token").string() + " (removed?)");
+    return fail(ErrorCode::unauthenticated, "no admin token in " + (state / "admin-token").string() + " (removed?)");
   }
   std::string bearer = *token;
   while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
@@ -261,7 +261,7 @@ Result<std::size_t> provision_demo_models(const http::Client& client, const std:
                                           const fs::path& models_dir, const fs::path& registry_dir) {
   const auto models = demo_model_dirs(models_dir);
   if (models.empty()) return std::size_t{0};
-  auto headers = keys_admin_headers(keys_state);
+  auto headers = admin_headers(keys_state);
   if (!headers) return std::unexpected(headers.error());
   auto policy = sim_binary_policy(bin_dir, "cloister-infer");
   if (!policy) return std::unexpected(policy.error());
@@ -291,7 +291,7 @@ constexpr const char* kPlatformDataKey = "cloister-platform-data";
 
 Status provision_platform_data_key(const http::Client& client, const std::string& keys_url, const fs::path& keys_state,
                                    const fs::path& bin_dir) {
-  auto headers = keys_admin_headers(keys_state);
+  auto headers = admin_headers(keys_state);
   if (!headers) return std::unexpected(headers.error());
   auto policy = sim_binary_policy(bin_dir, "cloister-platform");
   if (!policy) return std::unexpected(policy.error());
@@ -321,11 +321,9 @@ Result<DemoCredentials> provision_demo_hospital(const http::Client& client, cons
     demo.users.emplace_back(user, password);
   }
   if (!write_private_file(file, stored.dump(2) + "\n")) return fail(ErrorCode::io_error, "cannot write " + file.string());
-  auto token = service::read_text_file((platform_state / "admin-token").string());
-  if (!token) return std::unexpected(token.error());
-  std::string bearer = *token;
-  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
-  const http::HeaderList headers = {{"Authorization", "Bearer " + bearer}};
+  auto admin = admin_headers(platform_state);
+  if (!admin) return std::unexpected(admin.error());
+  const http::HeaderList& headers = *admin;
   auto tenant = client.post_json(platform_url + "/admin/tenants", {{"id", demo.tenant}, {"name", "Demo Hospital"}}, headers);
   if (!tenant || (tenant->status != 201 && tenant->status != 409)) {
     return fail(ErrorCode::upstream_failed, "cannot create the demo hospital");
