@@ -57,11 +57,32 @@ constexpr auto kCloseTimeout = std::chrono::seconds(1);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 constexpr auto kFinalDrainTimeout = std::chrono::seconds(3);
 constexpr std::string_view kHsts = "max-age=31536000";
+constexpr std::string_view kPreflightRoute = "(preflight)";
+constexpr std::string_view kCorsExposedHeaders = "X-Request-Id, ETag, Location, Retry-After";
+constexpr std::string_view kCorsAllowedHeaders = "Content-Type, Authorization, If-Match, X-Request-Id";
+constexpr std::string_view kCorsMaxAge = "600";
 
 const prometheus::Histogram::BucketBoundaries& duration_buckets() {
   static const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                   0.5,   1.0,   2.5,  5.0,   10.0, 30.0};
   return buckets;
+}
+
+// The request's Origin when CORS admits it (server.h), else nothing.
+std::optional<std::string> admitted_origin(const std::vector<std::string>& allowed, const Headers& headers) {
+  if (allowed.empty()) return std::nullopt;
+  auto origin = headers.get("Origin");
+  if (!origin || origin->empty()) return std::nullopt;
+  for (const auto& entry : allowed) {
+    if (entry == "*" || entry == *origin) return std::string(*origin);
+  }
+  return std::nullopt;
+}
+
+void add_cors_headers(Response& response, const std::string& origin) {
+  response.set_header("Access-Control-Allow-Origin", origin);
+  response.set_header("Vary", "Origin");
+  response.set_header("Access-Control-Expose-Headers", std::string(kCorsExposedHeaders));
 }
 
 bool valid_request_id(std::string_view id) {
@@ -337,7 +358,25 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     std::string route;
     const bool builtin = (request.method == "GET" || head) &&
                          (request.path == "/healthz" || request.path == "/readyz" || request.path == "/metrics");
-    if (builtin) {
+    const auto cors_origin = admitted_origin(options.cors_allowed_origins, request.headers);
+    const bool preflight = request.method == "OPTIONS" && !options.cors_allowed_origins.empty() &&
+                           request.headers.get("Access-Control-Request-Method").has_value();
+    if (preflight) {
+      route = std::string(kPreflightRoute);
+      if (!cors_origin) {
+        response = problem_response(Error{ErrorCode::forbidden, "this origin is not allowed (CORS)"}, request.request_id,
+                                    request.path);
+      } else {
+        std::string methods;
+        for (const auto& method : server_.router.allowed_methods(request.path)) {
+          methods += (methods.empty() ? "" : ", ") + method;
+        }
+        response.status = 204;
+        response.set_header("Access-Control-Allow-Methods", methods);
+        response.set_header("Access-Control-Allow-Headers", std::string(kCorsAllowedHeaders));
+        response.set_header("Access-Control-Max-Age", std::string(kCorsMaxAge));
+      }
+    } else if (builtin) {
       response = server_.router.handle(request, &route);
     } else if (server_.in_flight.fetch_add(1) >= options.max_in_flight) {
       server_.in_flight.fetch_sub(1);
@@ -358,6 +397,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
       server_.in_flight.fetch_sub(1);
     }
     if (response.status < 100 || response.status > 599) response.status = 500;
+    if (cors_origin) add_cors_headers(response, *cors_origin);
     server_.record(request.method, route.empty() ? kUnmatchedRoute : std::string_view(route), response.status,
                    SteadyClock::now() - started, request.request_id, head ? 0 : response.body.size(), bytes_in);
     const bool again = keep_alive && !server_.stopping;

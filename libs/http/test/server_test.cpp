@@ -166,6 +166,52 @@ TEST_F(ServerTest, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(body_of(wrong)["code"], "method_not_allowed");
 }
 
+TEST_F(ServerTest, CorsAdmitsOnlyListedOriginsAndAnswersTheirPreflights) {
+  auto options = testing::tls_server_options();
+  options.cors_allowed_origins = {"https://portal.example:9000"};
+  start(std::move(options));
+  const HeaderList preflight_headers = {{"Origin", "https://portal.example:9000"},
+                                        {"Access-Control-Request-Method", "POST"},
+                                        {"Access-Control-Request-Headers", "content-type"}};
+  auto preflight = client_.request("OPTIONS", url("/v1/upload"), preflight_headers);
+  ASSERT_TRUE(preflight) << preflight.error().to_string();
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->header("Access-Control-Allow-Origin"), "https://portal.example:9000");
+  EXPECT_EQ(preflight->header("Access-Control-Allow-Methods"), "POST");
+  EXPECT_NE(preflight->header("Access-Control-Allow-Headers").value_or("").find("Content-Type"), std::string::npos);
+  EXPECT_FALSE(preflight->header("Access-Control-Allow-Credentials"));
+
+  // A simple request from the listed origin: allowed, with the headers a page may read.
+  auto allowed = client_.get(url("/v1/items/7"), {{"Origin", "https://portal.example:9000"}});
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(allowed->header("Access-Control-Allow-Origin"), "https://portal.example:9000");
+  EXPECT_EQ(allowed->header("Vary"), "Origin");
+  EXPECT_NE(allowed->header("Access-Control-Expose-Headers").value_or("").find("X-Request-Id"), std::string::npos);
+
+  // Another origin: no CORS header (the browser refuses the answer); its preflight is refused.
+  auto other = client_.get(url("/v1/items/7"), {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->header("Access-Control-Allow-Origin"));
+  auto other_preflight = client_.request(
+      "OPTIONS", url("/v1/upload"), {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(other_preflight);
+  EXPECT_EQ(other_preflight->status, 403);
+  EXPECT_FALSE(other_preflight->header("Access-Control-Allow-Origin"));
+  EXPECT_NE(metrics_->serialize().find(R"x(route="(preflight)")x"), std::string::npos);
+}
+
+TEST_F(ServerTest, WithoutCorsOriginsNoCorsHeaderAndOptionsIsNotAPreflight) {
+  start();
+  auto response = client_.get(url("/v1/items/7"), {{"Origin", "https://portal.example"}});
+  ASSERT_TRUE(response);
+  EXPECT_FALSE(response->header("Access-Control-Allow-Origin"));
+  auto options = client_.request("OPTIONS", url("/v1/upload"),
+                                 {{"Origin", "https://portal.example"}, {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->status, 405);
+}
+
 TEST_F(ServerTest, HandlerErrorAnswersTheTableStatusAndCode) {
   start();
   auto response = client_.get(url("/v1/expired"));

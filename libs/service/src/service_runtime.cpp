@@ -36,6 +36,8 @@ std::vector<ConfigOption> common_options() {
       {"server.max_in_flight", 256, "Requests in handlers at once before answering 429"},
       {"server.request_timeout_ms", 30000, "Time to receive a whole request"},
       {"server.idle_timeout_ms", 60000, "Keep-alive idle time"},
+      {"server.cors_origins", nlohmann::json::array(),
+       "Browser origins allowed to call this service (CORS), e.g. the hospital portal's [\"https://portal.example\"]; \"*\": any"},
   };
 }
 
@@ -146,6 +148,7 @@ http::ServerOptions server_options(const Config& config, const TlsIdentity& iden
   options.max_in_flight = static_cast<std::size_t>(config.get_int("server.max_in_flight"));
   options.request_timeout = std::chrono::milliseconds(config.get_int("server.request_timeout_ms"));
   options.idle_timeout = std::chrono::milliseconds(config.get_int("server.idle_timeout_ms"));
+  options.cors_allowed_origins = config.get_strings("server.cors_origins");
   options.service_name = std::move(service_name);
   return options;
 }

@@ -31,6 +31,14 @@
 // cloister_http_request_duration_seconds{route} (histogram), cloister_http_connections_active,
 // cloister_http_tls_handshake_failures_total. route is the matched pattern, "(unmatched)" for
 // requests no route matched or that failed before routing.
+// CORS (cors_allowed_origins non-empty; for a browser page on another origin, e.g. the hospital
+// portal on its static host): a request whose Origin is on the list ("*" admits any) gets
+// Access-Control-Allow-Origin: <that origin>, Vary: Origin and Access-Control-Expose-Headers
+// (X-Request-Id, ETag, Location, Retry-After); a preflight (OPTIONS with Access-Control-Request-Method)
+// from such an origin is answered 204 with the path's methods, the headers a client may send
+// (Content-Type, Authorization, If-Match, X-Request-Id) and Max-Age 600, before routing and without
+// running a handler (route label "(preflight)"). Other origins get no CORS header (the browser then
+// refuses the answer) and their preflights 403 forbidden. No credentials (cookies) are ever allowed.
 // Access log: one JSON line per request (method, route, status, duration_ms, request_id, bytes,
 // bytes_in) — never headers, bodies or raw paths.
 
@@ -44,6 +52,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cloister::http {
 
@@ -68,6 +77,7 @@ struct ServerOptions {
   std::size_t max_connections = 1024;
   std::size_t max_in_flight = 256;
   std::string service_name;  // in the access log
+  std::vector<std::string> cors_allowed_origins;  // exact origins ("https://portal.example:443" style) or "*"
 };
 
 class Server {
