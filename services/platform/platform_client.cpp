@@ -1,7 +1,10 @@
 #include "platform_client.h"
 
 #include "cloister/crypto/hash.h"
+#include "cloister/core/clock.h"
 #include "cloister/service/caller_auth.h"
+
+#include <algorithm>
 
 namespace cloister::platform {
 
@@ -28,6 +31,52 @@ Result<PlatformClient> PlatformClient::connect(const std::string& url, http::Cli
   if (!verified) return std::unexpected(verified.error());
   client_options.pinned_spki_sha256_hex = {crypto::hex_encode(crypto::sha256(verified->tls_key.spki_der()))};
   return PlatformClient(base, http::Client(std::move(client_options)), std::move(*verified));
+}
+
+Result<PlatformClient> PlatformClient::connect_appraised(const HospitalConfig& hospital,
+                                                         http::ClientOptions client_options) {
+  http::Client plain(client_options);
+  auto response = plain.get(hospital.platform_url + "/v1/attestation");
+  if (!response) return std::unexpected(response.error());
+  auto evidence = nlohmann::json::parse(response->body, nullptr, false);
+  if (response->status != 200 || !evidence.is_object() || !evidence.contains("format") || !evidence["format"].is_string() ||
+      !evidence.contains("evidence") || !evidence["evidence"].is_string() || !evidence.contains("runtime_data") ||
+      !evidence["runtime_data"].is_string()) {
+    return std::unexpected(service::error_from_problem(response->status, response->body));
+  }
+  const auto format = evidence["format"].get<std::string>();
+  if (format.empty() || format.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+    return fail(ErrorCode::unsupported_format, "the platform names an evidence format that is not an identifier");
+  }
+  auto appraised = plain.post_json(hospital.attestation_url + "/attest/" + format,
+                                   {{"evidence", evidence["evidence"]}, {"runtime_data", evidence["runtime_data"]}});
+  if (!appraised) return std::unexpected(appraised.error());
+  auto appraisal = nlohmann::json::parse(appraised->body, nullptr, false);
+  if (appraised->status != 200 || !appraisal.is_object() || !appraisal.contains("token") || !appraisal["token"].is_string()) {
+    return std::unexpected(service::error_from_problem(appraised->status, appraised->body));
+  }
+  auto verifier = make_hospital_verifier(hospital.attestation_url, client_options, hospital.policy);
+  auto verified = verifier->verify(appraisal["token"].get<std::string>());
+  if (!verified) return std::unexpected(verified.error());
+  const auto policy_hash = verified->claims.value("policy_hash", std::string());
+  if (!hospital.policy_hashes.empty() &&
+      std::find(hospital.policy_hashes.begin(), hospital.policy_hashes.end(), policy_hash) == hospital.policy_hashes.end()) {
+    return fail(ErrorCode::token_claims_invalid,
+                "the attestation service appraised the evidence under policy " + policy_hash +
+                    ", which is not one the hospital pinned (expected.policy_hashes)");
+  }
+  const auto left = verified->expires_at - SystemClock::instance().unix_seconds();
+  if (left < hospital.min_token_validity_s) {
+    return fail(ErrorCode::token_expired, "the token is valid for " + std::to_string(left) + " s only, the hospital wants " +
+                                              std::to_string(hospital.min_token_validity_s) + " s");
+  }
+  client_options.pinned_spki_sha256_hex = {crypto::hex_encode(crypto::sha256(verified->tls_key.spki_der()))};
+  PlatformClient client(hospital.platform_url, http::Client(std::move(client_options)), std::move(*verified));
+  appraisal.erase("token");
+  client.evidence_ = {{"format", format}, {"evidence_bytes", evidence["evidence"].get<std::string>().size() * 3 / 4},
+                      {"simulated", evidence.value("simulated", false)}};
+  client.appraisal_ = std::move(appraisal);
+  return client;
 }
 
 Result<PlatformAnswer> PlatformClient::call(const std::string& method, const std::string& target, const std::string& body,

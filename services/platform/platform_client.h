@@ -13,6 +13,7 @@
 #include "cloister/core/error.h"
 #include "cloister/http/client.h"
 #include "cloister/service/sealed_http.h"
+#include "hospital_config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,13 @@ class PlatformClient {
   static Result<PlatformClient> connect(const std::string& url, http::ClientOptions client_options,
                                         std::shared_ptr<attestation::TokenVerifier> verifier);
 
+  // As the portal does it (DESIGN.md step 3; docs/portal.md): GET <platform>/v1/attestation, send that
+  // evidence to the attestation service (POST /attest/<format>) for a fresh appraisal, verify the
+  // token (JWKS of the pinned issuer, the hospital's policy), then check the hospital's extra
+  // expectations: the appraisal policy's hash (policy_hashes; token_claims_invalid) and the time left
+  // (min_token_validity_s; token_expired). The evidence document is kept (evidence()).
+  static Result<PlatformClient> connect_appraised(const HospitalConfig& hospital, http::ClientOptions client_options);
+
   // One sealed call. `session` (a "cls_…" token) goes inside the seal as Authorization: Bearer.
   Result<PlatformAnswer> call(const std::string& method, const std::string& target, const std::string& body = {},
                               const std::string& content_type = "application/json",
@@ -51,6 +59,10 @@ class PlatformClient {
   const std::string& session() const { return session_; }
 
   const attestation::VerifiedToken& platform() const { return verified_; }
+  // connect_appraised only: the platform's /v1/attestation document (format, evidence, runtime data)
+  // and the attestation service's answer (token, policy_version, policy_hash).
+  const nlohmann::json& evidence() const { return evidence_; }
+  const nlohmann::json& appraisal() const { return appraisal_; }
   const std::string& url() const { return url_; }
 
  private:
@@ -60,6 +72,8 @@ class PlatformClient {
   std::shared_ptr<http::Client> client_;
   attestation::VerifiedToken verified_;
   std::string session_;
+  nlohmann::json evidence_;
+  nlohmann::json appraisal_;
 };
 
 // A verifier for the hospital: JWKS from <attest_url> (OIDC discovery), issuer pinned, this policy.
