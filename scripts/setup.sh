@@ -22,6 +22,9 @@ DEBIAN_PACKAGES=(
   libclang-rt-14-dev binutils
   # benchmarks: bench/platform's reference stack (Flask + Redis under gunicorn)
   python3-flask python3-redis gunicorn
+  # the portal's end-to-end tests (tests/e2e): Debian's Chromium driven by playwright-core, an nginx
+  # ingress that logs bodies (Lua body filter), NSS tools to make Chromium trust the development CA
+  chromium nginx libnginx-mod-http-lua libnss3-tools
 )
 # Node.js 20 + npm come with the machine image; Debian's nodejs is only a fallback.
 command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs npm)
@@ -44,12 +47,13 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# npm packages (tests/node: jose, @hpke/core; bench/engine: onnxruntime-node, the engine's reference):
+# npm packages (web/portal: the portal's bundle — jose, @hpke/core, dicom-parser, esbuild; tests/node:
+# interop checks; tests/e2e: playwright-core, axe-core; bench/engine: onnxruntime-node, the engine's reference):
 # installed from the lock file, only when it changed. ONNXRUNTIME_NODE_INSTALL=skip: the CPU provider
 # ships in the package; its install script would otherwise try to download GPU providers.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ONNXRUNTIME_NODE_INSTALL=skip
-for dir in tests/node bench/engine; do
+for dir in web/portal tests/node tests/e2e bench/engine; do
   if [[ -f "$root/$dir/package-lock.json" ]]; then
     stamp="$root/$dir/node_modules/.cloister-lock-stamp"
     if [[ ! -f "$stamp" ]] || ! cmp -s "$root/$dir/package-lock.json" "$stamp"; then

@@ -1,6 +1,7 @@
 // cloister: the command-line tool — run the platform locally, request and verify tokens, verify
 // evidence offline, administer the attestation service's policies and the key service's keys.
 #include "attest_command.h"
+#include "hospital_commands.h"
 #ifdef CLOISTER_WITH_ENGINE
 #include "engine_command.h"
 #endif
@@ -47,6 +48,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_command->add_option("--token-lifetime", up.token_lifetime_seconds, "Attestation token lifetime in seconds")
       ->capture_default_str();
+  up_command->add_option("--portal-dir", up.portal_dir, "The built hospital portal to serve (base port + 5)")
+      ->capture_default_str();
+  up_command->add_option("--portal-config", up.portal_config,
+                         "Serve this hospital configuration to the portal instead of the one cloister up writes");
   up_command->add_flag("--exit-when-ready", up.exit_when_ready, "Start, check readiness, print, then stop (smoke test)");
 
   auto* token = app.add_subcommand("token", "Attestation tokens");
@@ -102,6 +107,7 @@ int main(int argc, char** argv) {
   policy_command->add_option("--base-version", policy.base_version,
                              "set: refuse unless this is the version in force (optimistic concurrency)");
 
+  auto hospital_commands = add_hospital_commands(app);
   auto keys_commands = add_keys_commands(app);
   auto infer_commands = add_infer_commands(app);
 #ifdef CLOISTER_WITH_ENGINE
@@ -123,6 +129,7 @@ int main(int argc, char** argv) {
   if (request_command->parsed()) return run_token_request(request);
   if (evidence_command->parsed()) return run_verify_evidence(evidence);
   if (policy_command->parsed()) return run_attest_policy(policy);
+  if (int status = run_hospital_command(hospital_commands); status >= 0) return status;
   if (int status = run_keys_command(keys_commands); status >= 0) return status;
   if (int status = run_infer_command(infer_commands); status >= 0) return status;
 #ifdef CLOISTER_WITH_ENGINE

@@ -1,6 +1,7 @@
 #include "up_command.h"
 
 #include "cloister/attestation/format_registry.h"
+#include "cloister/core/log.h"
 #include "cloister/core/process.h"
 #include "cloister/crypto/base64.h"
 #include "cloister/crypto/hash.h"
@@ -11,6 +12,7 @@
 #include "cloister/service/tls_identity.h"
 #include "dev_environment.h"
 #include "infer_command.h"
+#include "portal_server.h"
 
 #include <nlohmann/json.hpp>
 
@@ -314,7 +316,7 @@ Result<DemoCredentials> provision_demo_hospital(const http::Client& client, cons
   DemoCredentials demo;
   nlohmann::json stored = nlohmann::json::parse(service::read_text_file(file.string()).value_or("{}"), nullptr, false);
   if (!stored.is_object()) stored = nlohmann::json::object();
-  for (const auto* user : {"admin", "clerk", "doctor"}) {
+  for (const auto* user : {"admin", "clerk", "doctor", "scripts"}) {
     std::string password = stored.value(user, std::string());
     if (password.empty()) password = "demo-" + crypto::base64url_encode(crypto::random_bytes(12));
     stored[user] = password;
@@ -329,7 +331,7 @@ Result<DemoCredentials> provision_demo_hospital(const http::Client& client, cons
     return fail(ErrorCode::upstream_failed, "cannot create the demo hospital");
   }
   const std::map<std::string, nlohmann::json> roles = {
-      {"admin", {"admin"}}, {"clerk", {"clerk"}}, {"doctor", {"clinician"}}};
+      {"admin", {"admin"}}, {"clerk", {"clerk"}}, {"doctor", {"clinician"}}, {"scripts", {"clerk", "clinician"}}};
   for (const auto& [user, password] : demo.users) {
     auto created = client.post_json(platform_url + "/admin/tenants/" + demo.tenant + "/users",
                                     {{"username", user}, {"password", password}, {"roles", roles.at(user)}}, headers);
@@ -367,6 +369,37 @@ void stop_all(std::vector<Running>& running) {
   running.clear();
 }
 
+// The hospital configuration the local portal is given (hospital_config.h; docs/portal.md): this
+// build's cloister-platform is the approved code, the sim TEE is allowed (development), and the
+// attestation service's sim policy in force is pinned by hash.
+Result<nlohmann::json> local_hospital_config(const http::Client& client, const std::string& attest_url,
+                                             const std::string& platform_url, const fs::path& bin_dir) {
+  auto measurement = attestation::sim::measure_executable(bin_dir / "cloister-platform");
+  if (!measurement) return std::unexpected(measurement.error());
+  auto policies = client.get(attest_url + "/policy");
+  if (!policies || policies->status != 200) return fail(ErrorCode::upstream_failed, "cannot read the attestation service's policies");
+  auto document = nlohmann::json::parse(policies->body, nullptr, false);
+  nlohmann::json hashes = nlohmann::json::array();
+  if (document.is_object() && document.contains("policies") && document["policies"].is_object() &&
+      document["policies"].contains("sim") && document["policies"]["sim"].is_object()) {
+    const auto& sim = document["policies"]["sim"];
+    if (sim.contains("policy_hash") && sim["policy_hash"].is_string()) hashes.push_back(sim["policy_hash"]);
+  }
+  return nlohmann::json{{"hospital", "Demo Hospital"},
+                        {"tenant", "demo-hospital"},
+                        {"platform_url", platform_url},
+                        {"attestation_url", attest_url},
+                        {"identifier_system", "urn:cloister:mrn"},
+                        {"expected",
+                         {{"tee_types", {"sim"}},
+                          {"allow_simulated", true},
+                          {"allow_debug", false},
+                          {"measurements", {crypto::hex_encode(*measurement)}},
+                          {"policy_hashes", hashes},
+                          {"tcb_statuses", {"Simulated"}},
+                          {"min_token_validity_s", 30}}}};
+}
+
 }  // namespace
 
 int run_up(const UpOptions& options) {
@@ -394,6 +427,36 @@ int run_up(const UpOptions& options) {
   client_options.max_attempts = 1;
   http::Client client(client_options);
 
+  // The access logs of the portal's file server go to a file, not the console.
+  log::configure("cloister-portal", log::Level::info, fs::absolute(environment->logs / "portal.log").string());
+  fs::remove(options.state_dir / "endpoints.json");
+
+  // The portal first: its origin is what the attestation service and the platform admit (CORS).
+  std::unique_ptr<PortalServer> portal;
+  std::string portal_url;
+  fs::path portal_config = options.portal_config.empty() ? fs::absolute(options.state_dir / "portal" / "config.json")
+                                                         : fs::absolute(options.portal_config);
+  nlohmann::json cors_origins = nlohmann::json::array();
+  {
+    fs::create_directories(options.state_dir / "portal");
+    PortalServerOptions portal_options;
+    portal_options.portal_dir = options.portal_dir;
+    portal_options.config_file = portal_config;
+    portal_options.host = options.host;
+    portal_options.port = static_cast<std::uint16_t>(options.base_port == 0 ? 0 : options.base_port + 5);
+    portal_options.ca_certificate = fs::absolute(environment->ca_certificate);
+    portal_options.ca_key = fs::absolute(environment->ca_key);
+    auto started = PortalServer::start(portal_options);
+    if (!started) {
+      std::cerr << "cloister up: the portal is not served: " << started.error().to_string() << "\n";
+    } else {
+      portal = std::move(*started);
+      const auto port = std::to_string(portal->port());
+      portal_url = "https://" + options.host + ":" + port + "/";
+      cors_origins = {"https://" + options.host + ":" + port, "https://localhost:" + port};
+    }
+  }
+
   auto redis_prefixes = dev_redis_prefixes(options.bin_dir);
   if (!redis_prefixes) {
     std::cerr << "cloister up: " << redis_prefixes.error().to_string() << "\n";
@@ -406,6 +469,10 @@ int run_up(const UpOptions& options) {
     return 1;
   }
   auto stop_everything = [&](std::vector<Running>& services) {
+    if (portal) {
+      portal->stop();
+      std::cout << "  stopped the portal's file server\n";
+    }
     stop_all(services);
     stop_redis(*redis_server);
   };
@@ -431,6 +498,10 @@ int run_up(const UpOptions& options) {
         // Development: every party accepts the sim TEE, and says so.
         "--set", "policy.allow_simulated=true",
     };
+    if (!cors_origins.empty() && (spec.name == "cloister-attest" || spec.name == "cloister-platform")) {
+      // The portal's page calls these two from its own origin.
+      arguments.insert(arguments.end(), {"--set", "server.cors_origins=" + cors_origins.dump()});
+    }
     if (spec.name == "cloister-attest") {
       arguments.insert(arguments.end(),
                        {"--set", "sim.trusted_platform_key_files=" +
@@ -526,8 +597,24 @@ int run_up(const UpOptions& options) {
     }
   }
 
+  std::string platform_url;
+  for (const auto& service : running) {
+    if (service.spec->name == "cloister-platform") platform_url = service.url;
+  }
+  // Written even when the portal is not served: `cloister demo` and `cloister submit` use it too.
+  if (options.portal_config.empty()) {
+    auto hospital = local_hospital_config(client, attest_url, platform_url, options.bin_dir);
+    if (!hospital) {
+      std::cerr << "cloister up: the portal's hospital configuration: " << hospital.error().to_string() << "\n";
+    } else if (!write_private_file(portal_config, hospital->dump(2) + "\n")) {
+      std::cerr << "cloister up: cannot write " << portal_config.string() << "\n";
+    }
+  }
+
   nlohmann::json endpoints = nlohmann::json::object();
   for (const auto& service : running) endpoints[service.spec->dir] = service.url;
+  if (portal) endpoints["portal"] = portal_url;
+  endpoints["portal_config"] = portal_config.string();
   endpoints["redis"] = redis_server->url;
   endpoints["ca"] = fs::absolute(environment->ca_certificate).string();
   {
@@ -537,6 +624,10 @@ int run_up(const UpOptions& options) {
 
   std::cout << "\nCloister is running — SIMULATED TEE (development only: tokens say tee \"sim\"; "
                "no hardware protects this data)\n\n";
+  if (portal) {
+    std::cout << "  portal      " << portal_url << "   the hospital portal (hospital configuration: "
+              << portal_config.string() << ")\n";
+  }
   for (const auto& service : running) {
     std::cout << "  " << service.spec->role << std::string(12 - service.spec->role.size(), ' ') << service.url
               << "   " << service.spec->note << "\n";
@@ -547,7 +638,10 @@ int run_up(const UpOptions& options) {
               << (options.state_dir / "platform" / "demo-credentials.json").string() << "):\n";
     for (const auto& [user, password] : demo->users) {
       std::cout << "    " << user << std::string(8 - user.size(), ' ') << password
-                << (user == "admin" ? "   (users, audit log, webhook)" : user == "clerk" ? "   (patients, studies)" : "   (clinician: reports)")
+                << (user == "admin"   ? "   (users, audit log, webhook)"
+                    : user == "clerk" ? "   (patients, studies)"
+                    : user == "doctor" ? "   (clinician: reports)"
+                                       : "   (clerk + clinician: hospital scripts, cloister submit)")
                 << "\n";
     }
   }
@@ -559,6 +653,10 @@ int run_up(const UpOptions& options) {
     std::cout << "all services ready; stopping (--exit-when-ready)\n";
     stop_everything(running);
     return 0;
+  }
+  if (portal) {
+    std::cout << "  open the portal in a browser that trusts " << environment->ca_certificate.string()
+              << " (docs/portal.md), log in as clerk or doctor\n\n";
   }
   std::cout << "Press Ctrl-C to stop.\n" << std::flush;
 
