@@ -10,7 +10,13 @@
 
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+
+#include <ctime>
+#include <iomanip>
+#include <optional>
+#include <sstream>
 
 namespace cloister::attest {
 
@@ -33,6 +39,19 @@ std::string format_label(const std::vector<std::unique_ptr<attestation::Evidence
                          const std::string& format) {
   // The label set is bounded: unknown formats are counted as "unknown".
   return attestation::find(verifiers, format).has_value() ? format : "unknown";
+}
+
+// The format claims' collateral_expiration ("YYYY-MM-DDTHH:MM:SSZ", DCAP formats) as Unix seconds.
+std::optional<std::int64_t> collateral_expiration(const nlohmann::json& format_claims) {
+  if (!format_claims.is_object() || !format_claims.contains("collateral_expiration") ||
+      !format_claims["collateral_expiration"].is_string()) {
+    return std::nullopt;
+  }
+  std::tm time{};
+  std::istringstream in(format_claims["collateral_expiration"].get<std::string>());
+  in >> std::get_time(&time, "%Y-%m-%dT%H:%M:%S");
+  if (in.fail()) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&time));
 }
 
 nlohmann::json version_summary(const PolicyVersion& version) {
@@ -133,6 +152,11 @@ AttestationService::AttestationService(AttestationServiceOptions options, attest
                    .Name("cloister_attest_evidence_total")
                    .Help("Evidence appraisals, by format and outcome (ok or the error code)")
                    .Register(registry);
+  collateral_expiry_ = &prometheus::BuildGauge()
+                            .Name("cloister_attest_collateral_expiry_timestamp_seconds")
+                            .Help("Earliest nextUpdate/notAfter of the collateral used by the latest appraisal "
+                                  "that issued a token, by format (DCAP formats), Unix seconds")
+                            .Register(registry);
   rate_limited_ = &prometheus::BuildCounter()
                        .Name("cloister_attest_rate_limited_total")
                        .Help("Requests refused by the per-client rate limit, by route")
@@ -295,6 +319,10 @@ Result<http::Response> AttestationService::attest(const http::Request& request) 
   auto token = issuer->token_issuer.issue(*verified, evidence.runtime_data, evidence.nonce, policy->hash);
   if (!token) return refuse(token.error(), rule_for_error(token.error().code));
   outcomes_->Add({{"format", label}, {"outcome", "ok"}}).Increment();
+  // DCAP formats say until when the collateral they used is valid: the alert on collateral expiry.
+  if (auto expiry = collateral_expiration(verified->format_claims)) {
+    collateral_expiry_->Add({{"format", label}}).Set(static_cast<double>(*expiry));
+  }
   log::info("token issued", {{"request_id", request.request_id},
                              {"format", format},
                              {"tee", verified->claims.tee},

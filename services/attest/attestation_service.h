@@ -37,6 +37,7 @@ class Registry;
 template <class T>
 class Family;
 class Counter;
+class Gauge;
 }  // namespace prometheus
 
 namespace cloister::attest {
@@ -119,6 +120,7 @@ class AttestationService {
   prometheus::Family<prometheus::Counter>* policy_changes_ = nullptr;
   prometheus::Family<prometheus::Counter>* admin_auth_failures_ = nullptr;
   prometheus::Family<prometheus::Counter>* key_rotations_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* collateral_expiry_ = nullptr;
 };
 
 // The problem+json of a refusal: the error's code, status and detail, plus `rule` (the policy rule or

@@ -28,7 +28,12 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <openssl/asn1.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <array>
+#include <ctime>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -624,6 +629,18 @@ Status Server::start() {
     impl.ssl_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     if (auto status = tls::configure_server_context(impl.ssl_context->native_handle(), options.tls); !status) {
       return status;
+    }
+    // The certificate's end of validity, for the alert that fires before it lapses.
+    if (const X509* leaf = SSL_CTX_get0_certificate(impl.ssl_context->native_handle())) {
+      std::tm end{};
+      if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &end) == 1) {
+        prometheus::BuildGauge()
+            .Name("cloister_tls_certificate_expiry_timestamp_seconds")
+            .Help("When this server's TLS certificate expires (notAfter), Unix seconds")
+            .Register(impl.metrics->registry())
+            .Add({})
+            .Set(static_cast<double>(timegm(&end)));
+      }
     }
   }
   beast::error_code ec;

@@ -212,6 +212,19 @@ TEST_F(ServerTest, WithoutCorsOriginsNoCorsHeaderAndOptionsIsNotAPreflight) {
   EXPECT_EQ(options->status, 405);
 }
 
+TEST_F(ServerTest, MetricsCarryTheCertificatesExpiry) {
+  start();
+  auto text = metrics_->serialize();
+  const std::string name = "cloister_tls_certificate_expiry_timestamp_seconds ";
+  auto at = text.find("\n" + name);
+  ASSERT_NE(at, std::string::npos) << text;
+  const double expiry = std::stod(text.substr(at + 1 + name.size()));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // The test PKI's server certificate is valid for days, not decades, and not yet expired.
+  EXPECT_GT(expiry, static_cast<double>(now));
+  EXPECT_LT(expiry, static_cast<double>(now + 20LL * 365 * 24 * 3600));
+}
+
 TEST_F(ServerTest, HandlerErrorAnswersTheTableStatusAndCode) {
   start();
   auto response = client_.get(url("/v1/expired"));

@@ -6,9 +6,11 @@
 #include "cloister/attestation/token_verifier.h"
 #include "cloister/crypto/base64.h"
 #include "cloister/crypto/hash.h"
+#include "dcap_test_platform.h"
 #include "service_test_support.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <fstream>
@@ -421,6 +423,40 @@ TEST_F(AttestationServiceTest, SeedPoliciesPerFormatAndCollateralFromTheStore) {
                                  .dump()));
   EXPECT_EQ(report["collateral_source"], "store");
   EXPECT_EQ(report["verdict"], "fail");
+}
+
+TEST_F(AttestationServiceTest, ATokenForDcapEvidenceRecordsWhenItsCollateralExpires) {
+  // A synthetic DCAP platform (its own root CA pinned) valid at the fixture's clock.
+  attestation::test::DcapTestPlatform dcap;
+  start([&](AttestationServiceOptions& options) {
+    auto sim_keys = options.formats.sim_platform_keys;
+    options.formats = dcap.config();
+    options.formats.sim_platform_keys = sim_keys;
+  });
+  const auto submission = platform_.submit();
+  crypto::Bytes report_data = crypto::sha256(submission.runtime_data);
+  report_data.resize(64, 0);
+  nlohmann::json body = {{"evidence", crypto::base64url_encode(dcap.quote(report_data))},
+                         {"runtime_data", crypto::base64url_encode(submission.runtime_data)},
+                         {"collateral", dcap.collateral().documents}};
+  auto answer = call(*router_, "POST", "/attest/sgx", body.dump());
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const auto claims = payload_of(body_of(answer)["token"]);
+  const auto expiration = claims["x-cloister-format-claims"]["collateral_expiration"].get<std::string>();
+
+  double recorded = 0;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "cloister_attest_collateral_expiry_timestamp_seconds") continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "format" && label.value == "sgx") recorded = metric.gauge.value;
+      }
+    }
+  }
+  // The earliest of everything used: here the CRLs' nextUpdate (20 days after the clock).
+  EXPECT_EQ(static_cast<std::int64_t>(recorded), attestation::test::DcapTestPlatform::kNow +
+                                                      20 * attestation::test::DcapTestPlatform::kDay)
+      << expiration;
 }
 
 }  // namespace

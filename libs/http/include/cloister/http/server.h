@@ -29,7 +29,8 @@
 //
 // Metrics: cloister_http_requests_total{method,route,status},
 // cloister_http_request_duration_seconds{route} (histogram), cloister_http_connections_active,
-// cloister_http_tls_handshake_failures_total. route is the matched pattern, "(unmatched)" for
+// cloister_http_tls_handshake_failures_total, cloister_tls_certificate_expiry_timestamp_seconds (the
+// certificate's notAfter; TLS servers only). route is the matched pattern, "(unmatched)" for
 // requests no route matched or that failed before routing.
 // CORS (cors_allowed_origins non-empty; for a browser page on another origin, e.g. the hospital
 // portal on its static host): a request whose Origin is on the list ("*" admits any) gets
