@@ -25,6 +25,9 @@ DEBIAN_PACKAGES=(
   # the portal's end-to-end tests (tests/e2e): Debian's Chromium driven by playwright-core, an nginx
   # ingress that logs bodies (Lua body filter), NSS tools to make Chromium trust the development CA
   chromium nginx libnginx-mod-http-lua libnss3-tools
+  # deployment (deploy/, tests/deploy): container images with podman (runc; no Docker engine) from a
+  # debootstrapped base, YAML lint, the Prometheus rule/config checks and the Gramine manifest checks
+  podman buildah runc debootstrap yamllint python3-yaml python3-jinja2
 )
 # Node.js 20 + npm come with the machine image; Debian's nodejs is only a fallback.
 command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs npm)
@@ -48,12 +51,12 @@ else
 fi
 
 # npm packages (web/portal: the portal's bundle — jose, @hpke/core, dicom-parser, esbuild; tests/node:
-# interop checks; tests/e2e: playwright-core, axe-core; bench/engine: onnxruntime-node, the engine's reference):
+# interop checks; tests/e2e: playwright-core, axe-core; tests/deploy/k8s: kubernetes-models, yaml; bench/engine: onnxruntime-node, the engine's reference):
 # installed from the lock file, only when it changed. ONNXRUNTIME_NODE_INSTALL=skip: the CPU provider
 # ships in the package; its install script would otherwise try to download GPU providers.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ONNXRUNTIME_NODE_INSTALL=skip
-for dir in web/portal tests/node tests/e2e bench/engine; do
+for dir in web/portal tests/node tests/e2e tests/deploy/k8s bench/engine; do
   if [[ -f "$root/$dir/package-lock.json" ]]; then
     stamp="$root/$dir/node_modules/.cloister-lock-stamp"
     if [[ ! -f "$stamp" ]] || ! cmp -s "$root/$dir/package-lock.json" "$stamp"; then

@@ -7,6 +7,7 @@
 #endif
 #include "infer_command.h"
 #include "keys_command.h"
+#include "portal_server.h"
 #include "token_command.h"
 #include "up_command.h"
 
@@ -53,6 +54,18 @@ int main(int argc, char** argv) {
   up_command->add_option("--portal-config", up.portal_config,
                          "Serve this hospital configuration to the portal instead of the one cloister up writes");
   up_command->add_flag("--exit-when-ready", up.exit_when_ready, "Start, check readiness, print, then stop (smoke test)");
+
+  PortalServerOptions portal;
+  portal.portal_dir = CLOISTER_PORTAL_DIR;
+  auto* portal_command = app.add_subcommand("serve-portal", "Serve the hospital portal's static files over HTTPS (its container image)");
+  portal_command->add_option("--dir", portal.portal_dir, "The built portal")->capture_default_str();
+  portal_command->add_option("--config", portal.config_file, "The hospital configuration, served as /config.json")->required();
+  portal_command->add_option("--host", portal.host, "Address to bind")->capture_default_str();
+  portal_command->add_option("--port", portal.port, "Port to bind")->capture_default_str();
+  portal_command->add_option("--cert", portal.certificate_file, "TLS certificate chain (PEM)");
+  portal_command->add_option("--key", portal.key_file, "TLS private key (PEM)");
+  portal_command->add_option("--issuer-cert", portal.ca_certificate, "Development: a CA that issues the certificate at start");
+  portal_command->add_option("--issuer-key", portal.ca_key, "Development: that CA's key");
 
   auto* token = app.add_subcommand("token", "Attestation tokens");
   token->require_subcommand(1);
@@ -125,6 +138,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (up_command->parsed()) return run_up(up);
+  if (portal_command->parsed()) return run_serve_portal(portal);
   if (verify_command->parsed()) return run_token_verify(verify);
   if (request_command->parsed()) return run_token_request(request);
   if (evidence_command->parsed()) return run_verify_evidence(evidence);

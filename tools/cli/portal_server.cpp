@@ -1,12 +1,15 @@
 #include "portal_server.h"
 
 #include "cloister/core/config.h"
+#include "cloister/core/log.h"
 #include "cloister/http/server.h"
 #include "cloister/service/service_runtime.h"
 #include "cloister/service/tls_identity.h"
 
 #include <nlohmann/json.hpp>
 
+#include <csignal>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -129,10 +132,12 @@ Result<std::unique_ptr<PortalServer>> PortalServer::start(const PortalServerOpti
   }, "the hospital's configuration");
 
   Config config(service::common_options(), "CLOISTER_PORTAL_");
-  for (const auto& [key, value] : std::map<std::string, std::string>{
-           {"tls.issuer_cert_file", options.ca_certificate.string()},
-           {"tls.issuer_key_file", options.ca_key.string()},
-           {"tls.ca_file", options.ca_certificate.string()}}) {
+  const auto tls = options.certificate_file.empty()
+                       ? std::map<std::string, std::string>{{"tls.issuer_cert_file", options.ca_certificate.string()},
+                                                            {"tls.issuer_key_file", options.ca_key.string()}}
+                       : std::map<std::string, std::string>{{"tls.cert_file", options.certificate_file.string()},
+                                                            {"tls.key_file", options.key_file.string()}};
+  for (const auto& [key, value] : tls) {
     if (auto set = config.set(key, value); !set) return std::unexpected(set.error());
   }
   if (auto names = config.set_json("tls.server_names", nlohmann::json::array({"localhost", options.host})); !names) {
@@ -153,6 +158,25 @@ Result<std::unique_ptr<PortalServer>> PortalServer::start(const PortalServerOpti
   impl->server = std::make_unique<http::Server>(std::move(server_options), std::move(router), nullptr);
   if (auto started = impl->server->start(); !started) return std::unexpected(started.error());
   return std::unique_ptr<PortalServer>(new PortalServer(std::move(impl)));
+}
+
+int run_serve_portal(const PortalServerOptions& options) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto server = PortalServer::start(options);
+  if (!server) {
+    std::cerr << "cloister serve-portal: " << server.error().to_string() << "\n";
+    return 1;
+  }
+  log::info("portal serving", {{"host", options.host}, {"port", (*server)->port()}, {"dir", options.portal_dir.string()}});
+  int received = 0;
+  while (received != SIGINT && received != SIGTERM) received = sigwaitinfo(&stop_signals, nullptr);
+  (*server)->stop();
+  log::info("portal stopped", {{"signal", received}});
+  return 0;
 }
 
 }  // namespace cloister::cli

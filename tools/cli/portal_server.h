@@ -27,7 +27,11 @@ struct PortalServerOptions {
   std::filesystem::path config_file;  // served as /config.json
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: ephemeral
-  std::filesystem::path ca_certificate;  // the development CA that issues the portal's certificate
+  // TLS: a fixed certificate chain and key (production: the hospital's certificate), or else a
+  // certificate issued at start by the development CA.
+  std::filesystem::path certificate_file;
+  std::filesystem::path key_file;
+  std::filesystem::path ca_certificate;
   std::filesystem::path ca_key;
 };
 
@@ -45,6 +49,10 @@ class PortalServer {
   explicit PortalServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// `cloister serve-portal`: the portal's file server alone, until SIGINT/SIGTERM (the portal's
+// container image runs this). Exit status 0 after a signal, 1 when it cannot start.
+int run_serve_portal(const PortalServerOptions& options);
 
 // The Content-Security-Policy for a configuration document (exposed for tests).
 std::string portal_content_security_policy(const std::string& config_json);
