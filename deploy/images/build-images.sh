@@ -68,6 +68,10 @@ if ! podman image exists localhost/cloister-base:bookworm; then
   echo "images: importing localhost/cloister-base:bookworm"
   tar -C "$rootfs" --numeric-owner -c . | podman import --change 'CMD ["/bin/sh"]' - localhost/cloister-base:bookworm >/dev/null
 fi
+# podman may be installed where containers cannot run (no cgroups, no overlay, nested sandboxes).
+if ! trial="$(podman run --rm --network none localhost/cloister-base:bookworm /bin/true 2>&1)"; then
+  skip "podman cannot start a container here: $(tail -n 1 <<<"$trial")"
+fi
 
 # --- one image per service ----------------------------------------------------------------------
 # The binary and every shared library it needs that the base does not have, at the same paths.
@@ -78,6 +82,8 @@ stage() {
   local binary lib
   for binary in "$@"; do
     cp "$build/bin/$binary" "$context/rootfs/usr/local/bin/"
+    # Debug information stays in the build tree (the image gets the code only).
+    strip --strip-debug "$context/rootfs/usr/local/bin/$binary" 2>/dev/null || true
     while read -r lib; do
       [[ -n "$lib" && -e "$lib" ]] || continue
       # /lib is a symlink to /usr/lib (merged /usr) on the host and in the base: stage under the real
