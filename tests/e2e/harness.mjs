@@ -8,7 +8,18 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,10 +86,10 @@ export async function freePort() {
 
 // `cloister up` on free ports; resolves once endpoints.json exists (it is written last, once
 // everything is ready). restart() stops it with Ctrl-C (SIGINT) and starts it again on the same state.
-async function runUp(state) {
+async function runUp(state, extra) {
   const endpointsFile = join(state, 'endpoints.json');
   rmSync(endpointsFile, { force: true });
-  const child = spawn(join(BIN, 'cloister'), ['up', '--state-dir', state, '--base-port', '0'], {
+  const child = spawn(join(BIN, 'cloister'), ['up', '--state-dir', state, '--base-port', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -101,17 +112,24 @@ async function runUp(state) {
   return { child, endpoints, output: () => output };
 }
 
-export async function startPlatform() {
+// options.binDir: the service binaries to run (default: BIN); options.portalConfig: a hospital
+// configuration file to serve instead of the one cloister up writes (it may be written later).
+export async function startPlatform(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cloister-e2e-'));
   const state = join(dir, 'state');
-  let run = await runUp(state);
+  const extra = [];
+  if (options.binDir) extra.push('--bin-dir', options.binDir);
+  if (options.portalConfig) extra.push('--portal-config', options.portalConfig);
+  const configOf = (endpoints) =>
+    existsSync(endpoints.portal_config) ? JSON.parse(readFileSync(endpoints.portal_config, 'utf8')) : null;
+  let run = await runUp(state, extra);
   const platform = {
     dir,
     state,
     endpoints: run.endpoints,
     credentials: JSON.parse(readFileSync(join(state, 'platform', 'demo-credentials.json'), 'utf8')),
     configFile: run.endpoints.portal_config,
-    generatedConfig: JSON.parse(readFileSync(run.endpoints.portal_config, 'utf8')),
+    generatedConfig: configOf(run.endpoints),
     console: () => run.output(),
     // The hospital's configuration the portal serves (read at each request).
     setConfig(config) {
@@ -121,9 +139,9 @@ export async function startPlatform() {
     async restart() {
       await stopChild(run.child, 'SIGINT', 30_000);
       const code = run.child.exitCode;
-      run = await runUp(state);
+      run = await runUp(state, extra);
       platform.endpoints = run.endpoints;
-      platform.generatedConfig = JSON.parse(readFileSync(run.endpoints.portal_config, 'utf8'));
+      platform.generatedConfig = configOf(run.endpoints);
       return code;
     },
     async stop() {
@@ -260,6 +278,18 @@ http {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// A bin directory whose cloister-platform is another build: the same program with bytes appended,
+// so its measurement (SHA-384 of the executable) is not the approved one. The other binaries are links.
+export function rogueBinDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'cloister-e2e-rogue-'));
+  for (const binary of ['cloister-attest', 'cloister-keys', 'cloister-infer']) symlinkSync(join(BIN, binary), join(dir, binary));
+  const platform = join(dir, 'cloister-platform');
+  copyFileSync(join(BIN, 'cloister-platform'), platform);
+  appendFileSync(platform, 'an unapproved build\n');
+  chmodSync(platform, 0o755);
+  return dir;
 }
 
 // The platform's count of requests to a route (its Prometheus metrics, read with the CA).

@@ -8,8 +8,9 @@
 //    clinician (keyboard only) opens the reports (DICOM with window/level, segmentation overlay,
 //    probability chart, receipt). The ingress's log then holds no plaintext of the canary, the
 //    password, the session or the DICOM's identifiers — and it did log bodies (the public evidence).
-// 2. The hospital expects another measurement: the portal refuses, names the failed check, offers no
-//    login, and the platform receives no sealed request at all.
+// 2. A platform running a build the hospital did not approve (its measurement differs; evidence and
+//    token are genuine): the portal refuses, names the failed check, offers no login, and that
+//    platform receives no sealed request, not even a preflight.
 // 3. `cloister submit` verifies, uploads and saves the FHIR report; refuses an unexpected platform.
 // 4. Ctrl-C on `cloister up`, started again on the same state: what was accepted is still there.
 // Screenshots of the main screens go to CLOISTER_ARTIFACTS (laptop and tablet widths); axe-core
@@ -29,6 +30,7 @@ import {
   DICOM,
   launchBrowser,
   requestCount,
+  rogueBinDir,
   startIngress,
   startPlatform,
   trustingHome,
@@ -258,30 +260,49 @@ test('through a body-logging ingress: verify, log in, create a patient, upload D
   }
 });
 
-test('an unexpected measurement: the portal refuses, names the check, and the platform receives nothing', async () => {
-  const sealedBefore = requestCount(platform.endpoints.platform, platform.endpoints.ca, '/v1/sealed');
-  const preflightBefore = requestCount(platform.endpoints.platform, platform.endpoints.ca, '(preflight)');
+test('a platform build the hospital does not expect: the portal refuses, names the check, the platform receives nothing', async () => {
+  // A second deployment whose cloister-platform is another build (appended bytes: another
+  // measurement). Everything else is as before: it gets its data key (cloister up pins the key to
+  // the build it runs), its token, and serves. The hospital's configuration still names the approved
+  // build — the first platform's measurement — with this deployment's URLs.
+  const binDir = rogueBinDir();
+  const hospitalFile = join(platform.dir, 'rogue-hospital.json');
+  const rogue = await startPlatform({ binDir, portalConfig: hospitalFile });
+  let rogueHome;
+  let rogueBrowser;
   try {
-    const expected = { ...platform.generatedConfig.expected, measurements: ['ab'.repeat(48)] };
-    platform.setConfig({ ...platform.generatedConfig, expected });
-    const context = await browser.newContext({ viewport: LAPTOP });
+    rogue.setConfig({
+      ...platform.generatedConfig,
+      platform_url: rogue.endpoints.platform,
+      attestation_url: rogue.endpoints.attest,
+    });
+    // Its own development CA: a browser that trusts that one.
+    rogueHome = trustingHome(rogue.endpoints.ca);
+    rogueBrowser = await launchBrowser(rogueHome);
+    const context = await rogueBrowser.newContext({ viewport: LAPTOP });
     const page = await context.newPage();
-    await openPortal(page);
+    await page.goto(rogue.endpoints.portal);
     await page.locator('#trust-refusal').waitFor({ state: 'visible', timeout: VERIFY_TIMEOUT_MS });
     const refusal = await page.locator('#trust-refusal').innerText();
     assert.match(refusal, /measurement/i, 'the refusal names the failed check');
+    const failed = await page.locator('#trust-failed-list li[data-check]').evaluateAll((items) => items.map((li) => li.dataset.check));
+    assert.deepEqual(failed, ['measurement'], 'only the measurement failed: the evidence and the token are genuine');
+    assert.equal(await page.locator('#trust-panel').getAttribute('data-verified'), 'false');
     assert.ok(!(await page.locator('#login-form').isVisible()) || (await page.locator('#login-submit').isDisabled()),
       'no login is offered');
     await shot(page, '07-refused-unexpected-measurement');
     await assertAccessible(page, 'refusal');
     await context.close();
+    // The platform served its evidence, and nothing else reached it.
+    assert.ok(requestCount(rogue.endpoints.platform, rogue.endpoints.ca, '/v1/attestation') >= 1, 'the evidence was fetched');
+    assert.equal(requestCount(rogue.endpoints.platform, rogue.endpoints.ca, '/v1/sealed'), 0, 'no sealed request');
+    assert.equal(requestCount(rogue.endpoints.platform, rogue.endpoints.ca, '(preflight)'), 0, 'not even a preflight');
   } finally {
-    platform.setConfig(platform.generatedConfig);
+    await rogueBrowser?.close();
+    await rogue.stop();
+    rmSync(binDir, { recursive: true, force: true });
+    if (rogueHome) rmSync(rogueHome, { recursive: true, force: true });
   }
-  assert.equal(requestCount(platform.endpoints.platform, platform.endpoints.ca, '/v1/sealed'), sealedBefore,
-    'no sealed request reached the platform');
-  assert.equal(requestCount(platform.endpoints.platform, platform.endpoints.ca, '(preflight)'), preflightBefore,
-    'not even a preflight for one');
 });
 
 test('cloister submit: verifies, uploads, saves the FHIR report; refuses an unexpected platform', () => {
