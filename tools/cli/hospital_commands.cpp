@@ -16,6 +16,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -130,20 +131,29 @@ Result<nlohmann::json> wait_for_study(const PlatformClient& client, const std::s
   }
 }
 
-// The id of the hospital's patient with this identifier, or "" when there is none.
-Result<std::string> find_patient(const PlatformClient& client, const std::string& system, const std::string& value) {
-  std::string query;
-  for (char c : system + "|" + value) {
+// Percent-encoding of a query value (RFC 3986 unreserved characters kept).
+std::string query_value(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
     if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~') {
-      query += c;
+      out += c;
     } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      query += '%';
-      query += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-      query += kHex[static_cast<unsigned char>(c) & 0xf];
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      out += kHex[static_cast<unsigned char>(c) & 0xf];
     }
   }
-  auto bundle = expect(client.call("GET", "/v1/fhir/Patient?identifier=" + query), {200});
+  return out;
+}
+
+std::string study_target(const std::string& patient, const std::string& model) {
+  return "/v1/studies?patient=" + query_value(patient) + "&model=" + query_value(model);
+}
+
+// The id of the hospital's patient with this identifier, or "" when there is none.
+Result<std::string> find_patient(const PlatformClient& client, const std::string& system, const std::string& value) {
+  auto bundle = expect(client.call("GET", "/v1/fhir/Patient?identifier=" + query_value(system + "|" + value)), {200});
   if (!bundle) return std::unexpected(bundle.error());
   if (!bundle->contains("entry") || !(*bundle)["entry"].is_array() || (*bundle)["entry"].empty()) return std::string();
   const auto& resource = (*bundle)["entry"][0]["resource"];
@@ -261,7 +271,7 @@ int run_submit(const SubmitOptions& options) {
   std::error_code error;
   fs::create_directories(options.out_dir, error);
   for (const auto& upload : uploads) {
-    auto study = expect(client->call("POST", "/v1/studies?patient=" + *patient + "&model=" + options.model, upload.bytes,
+    auto study = expect(client->call("POST", study_target(*patient, options.model), upload.bytes,
                                      upload.media_type),
                         {202});
     if (!study) {
@@ -517,7 +527,7 @@ int run_demo(const DemoOptions& options) {
   }
 
   say.step(5, "The clerk submits a study; the platform calls the diagnostic provider (mutual attestation)");
-  auto study = expect(client->call("POST", "/v1/studies?patient=" + patient_id + "&model=" + options.model, image, *media_type),
+  auto study = expect(client->call("POST", study_target(patient_id, options.model), image, *media_type),
                       {202});
   if (!say.check(study.has_value(), options.image.filename().string() + " (" + std::to_string(image.size()) + " bytes, " +
                                         *media_type + ") sealed and accepted" +
