@@ -33,10 +33,10 @@
 #include <openssl/x509.h>
 
 #include <array>
-#include <ctime>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <ctime>
 #include <limits>
 #include <mutex>
 #include <optional>
