@@ -1,9 +1,7 @@
 #include "hospital_config.h"
 
+#include "cloister/crypto/hash.h"
 #include "cloister/service/tls_identity.h"
-
-#include <algorithm>
-#include <cctype>
 
 namespace cloister::platform {
 
@@ -19,10 +17,6 @@ Result<std::string> required_string(const nlohmann::json& document, const char* 
 std::string without_trailing_slash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
-}
-
-bool is_hex(const std::string& text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
 }
 
 }  // namespace
@@ -55,12 +49,11 @@ Result<HospitalConfig> HospitalConfig::from_json(const nlohmann::json& document)
     const auto& hashes = policy["policy_hashes"];
     if (!hashes.is_array()) return fail(ErrorCode::config_invalid, "\"expected.policy_hashes\" must be an array");
     for (const auto& hash : hashes) {
-      if (!hash.is_string() || hash.get<std::string>().size() != 64 || !is_hex(hash.get<std::string>())) {
+      auto bytes = hash.is_string() ? crypto::hex_decode(hash.get<std::string>()) : Result<crypto::Bytes>(crypto::Bytes{});
+      if (!bytes || bytes->size() != 32) {
         return fail(ErrorCode::config_invalid, "\"expected.policy_hashes\" holds something that is not a SHA-256 in hex");
       }
-      std::string lower = hash.get<std::string>();
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      config.policy_hashes.push_back(lower);
+      config.policy_hashes.push_back(crypto::hex_encode(*bytes));  // lower case
     }
     policy.erase("policy_hashes");
   }

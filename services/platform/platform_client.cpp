@@ -16,34 +16,45 @@ std::string PlatformAnswer::code() const {
   return document["code"].get<std::string>();
 }
 
+namespace {
+
+// GET <base>/v1/attestation: the document, which must hold these string members; else the problem.
+Result<nlohmann::json> fetch_attestation(const http::Client& client, const std::string& base,
+                                         std::initializer_list<const char*> members) {
+  auto response = client.get(base + "/v1/attestation");
+  if (!response) return std::unexpected(response.error());
+  auto document = nlohmann::json::parse(response->body, nullptr, false);
+  bool complete = response->status == 200 && document.is_object();
+  for (const char* member : members) complete = complete && document.contains(member) && document[member].is_string();
+  if (!complete) return std::unexpected(service::error_from_problem(response->status, response->body));
+  return document;
+}
+
+}  // namespace
+
+PlatformClient PlatformClient::pinned(std::string base, http::ClientOptions client_options,
+                                      attestation::VerifiedToken verified) {
+  client_options.pinned_spki_sha256_hex = {crypto::hex_encode(crypto::sha256(verified.tls_key.spki_der()))};
+  return PlatformClient(std::move(base), http::Client(std::move(client_options)), std::move(verified));
+}
+
 Result<PlatformClient> PlatformClient::connect(const std::string& url, http::ClientOptions client_options,
                                                std::shared_ptr<attestation::TokenVerifier> verifier) {
   std::string base = url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  http::Client plain(client_options);
-  auto response = plain.get(base + "/v1/attestation");
-  if (!response) return std::unexpected(response.error());
-  auto document = nlohmann::json::parse(response->body, nullptr, false);
-  if (response->status != 200 || !document.is_object() || !document.contains("token") || !document["token"].is_string()) {
-    return std::unexpected(service::error_from_problem(response->status, response->body));
-  }
-  auto verified = verifier->verify(document["token"].get<std::string>());
+  auto document = fetch_attestation(http::Client(client_options), base, {"token"});
+  if (!document) return std::unexpected(document.error());
+  auto verified = verifier->verify((*document)["token"].get<std::string>());
   if (!verified) return std::unexpected(verified.error());
-  client_options.pinned_spki_sha256_hex = {crypto::hex_encode(crypto::sha256(verified->tls_key.spki_der()))};
-  return PlatformClient(base, http::Client(std::move(client_options)), std::move(*verified));
+  return pinned(base, std::move(client_options), std::move(*verified));
 }
 
 Result<PlatformClient> PlatformClient::connect_appraised(const HospitalConfig& hospital,
                                                          http::ClientOptions client_options) {
   http::Client plain(client_options);
-  auto response = plain.get(hospital.platform_url + "/v1/attestation");
-  if (!response) return std::unexpected(response.error());
-  auto evidence = nlohmann::json::parse(response->body, nullptr, false);
-  if (response->status != 200 || !evidence.is_object() || !evidence.contains("format") || !evidence["format"].is_string() ||
-      !evidence.contains("evidence") || !evidence["evidence"].is_string() || !evidence.contains("runtime_data") ||
-      !evidence["runtime_data"].is_string()) {
-    return std::unexpected(service::error_from_problem(response->status, response->body));
-  }
+  auto fetched = fetch_attestation(plain, hospital.platform_url, {"format", "evidence", "runtime_data"});
+  if (!fetched) return std::unexpected(fetched.error());
+  const auto& evidence = *fetched;
   const auto format = evidence["format"].get<std::string>();
   if (format.empty() || format.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
     return fail(ErrorCode::unsupported_format, "the platform names an evidence format that is not an identifier");
@@ -70,8 +81,7 @@ Result<PlatformClient> PlatformClient::connect_appraised(const HospitalConfig& h
     return fail(ErrorCode::token_expired, "the token is valid for " + std::to_string(left) + " s only, the hospital wants " +
                                               std::to_string(hospital.min_token_validity_s) + " s");
   }
-  client_options.pinned_spki_sha256_hex = {crypto::hex_encode(crypto::sha256(verified->tls_key.spki_der()))};
-  PlatformClient client(hospital.platform_url, http::Client(std::move(client_options)), std::move(*verified));
+  auto client = pinned(hospital.platform_url, std::move(client_options), std::move(*verified));
   appraisal.erase("token");
   client.evidence_ = {{"format", format}, {"evidence_bytes", evidence["evidence"].get<std::string>().size() * 3 / 4},
                       {"simulated", evidence.value("simulated", false)}};

@@ -66,6 +66,8 @@ class PlatformClient {
   const std::string& url() const { return url_; }
 
  private:
+  // A client whose connections accept only the TLS key `verified` attests.
+  static PlatformClient pinned(std::string base, http::ClientOptions client_options, attestation::VerifiedToken verified);
   PlatformClient(std::string url, http::Client client, attestation::VerifiedToken verified)
       : url_(std::move(url)), client_(std::make_shared<http::Client>(std::move(client))), verified_(std::move(verified)) {}
   std::string url_;

@@ -10,6 +10,23 @@
 
 namespace cloister::cli {
 
+namespace {
+
+std::string without_trailing_space(std::string token) {
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
+}
+
+}  // namespace
+
+Result<http::HeaderList> admin_headers_from_file(const std::string& path) {
+  auto text = service::read_text_file(path);
+  if (!text) return std::unexpected(text.error());
+  auto token = without_trailing_space(std::move(*text));
+  if (token.empty()) return fail(ErrorCode::unauthenticated, path + " holds no admin token");
+  return http::HeaderList{{"Authorization", "Bearer " + token}};
+}
+
 Result<AdminClient> make_admin_client(const std::string& url, const std::string& ca_file,
                                       const std::string& admin_token_file) {
   std::string token;
@@ -20,7 +37,7 @@ Result<AdminClient> make_admin_client(const std::string& url, const std::string&
   } else if (const char* value = std::getenv("CLOISTER_ADMIN_TOKEN")) {
     token = value;
   }
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  token = without_trailing_space(std::move(token));
   if (token.empty()) {
     return fail(ErrorCode::invalid_argument, "an admin token is needed: --admin-token-file FILE or CLOISTER_ADMIN_TOKEN");
   }

@@ -15,6 +15,10 @@ struct AdminClient {
   http::HeaderList headers;  // Authorization: Bearer <token>
 };
 
+// Authorization: Bearer <the token in `path`> (trailing whitespace dropped). io_error when the file
+// is unreadable, unauthenticated when it is empty.
+Result<http::HeaderList> admin_headers_from_file(const std::string& path);
+
 // invalid_argument (a usage error) when no token is given or a file is unreadable.
 Result<AdminClient> make_admin_client(const std::string& url, const std::string& ca_file,
                                       const std::string& admin_token_file);

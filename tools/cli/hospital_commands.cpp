@@ -1,5 +1,7 @@
 #include "hospital_commands.h"
 
+#include "admin_client.h"
+
 #include "cloister/attestation/token_verifier.h"
 #include "cloister/core/clock.h"
 #include "cloister/core/process.h"
@@ -35,14 +37,6 @@ using platform::PlatformClient;
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(500);
-
-std::string read_file_bytes(const fs::path& file, bool* ok) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  *ok = static_cast<bool>(in) || in.eof();
-  return out.str();
-}
 
 std::string trim_newlines(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -208,13 +202,13 @@ int run_submit(const SubmitOptions& options) {
   };
   std::vector<Upload> uploads;
   for (const auto& file : options.images) {
-    bool ok = false;
-    auto bytes = read_file_bytes(file, &ok);
-    auto type = media_type_of(bytes);
-    if (!ok || bytes.empty()) {
+    auto read = service::read_text_file(file.string());
+    if (!read || read->empty()) {
       std::cerr << "cloister submit: cannot read " << file.string() << "\n";
       return 2;
     }
+    auto bytes = std::move(*read);
+    auto type = media_type_of(bytes);
     if (!type) {
       std::cerr << "cloister submit: " << file.string() << " is not a DICOM file, PNG or JPEG\n";
       return 2;
@@ -359,10 +353,8 @@ bool platform_answers(const nlohmann::json& endpoints) {
       !endpoints.contains("portal_config")) {
     return false;
   }
-  auto ca = service::read_text_file(endpoints["ca"].get<std::string>());
-  if (!ca) return false;
-  http::ClientOptions options;
-  options.ca_pem = *ca;
+  auto options = client_options_for(endpoints["ca"].get<std::string>());
+  if (options.ca_pem.empty()) return false;
   options.connect_timeout = std::chrono::milliseconds(1000);
   options.request_timeout = std::chrono::milliseconds(2000);
   options.max_attempts = 1;
@@ -425,10 +417,9 @@ std::string demo_patient(const std::string& system, const std::string& mrn) {
 
 int run_demo(const DemoOptions& options) {
   Narrator say;
-  bool ok = false;
-  auto image = read_file_bytes(options.image, &ok);
+  auto image = service::read_text_file(options.image.string()).value_or(std::string());
   auto media_type = media_type_of(image);
-  if (!ok || image.empty() || !media_type) {
+  if (image.empty() || !media_type) {
     std::cerr << "cloister demo: " << options.image.string() << " is not a readable DICOM file, PNG or JPEG\n";
     return 2;
   }
@@ -506,10 +497,8 @@ int run_demo(const DemoOptions& options) {
   say.check(read_back.has_value() && read_back->value("id", std::string()) == patient_id,
             "the platform serves records: it holds the data key cloister-keys releases only to its measurement; "
             "records are AES-256-GCM at rest, Redis holds ciphertext");
-  if (auto token = service::read_text_file((state / "keys" / "admin-token").string()); token && endpoints.contains("keys")) {
-    auto audit = http::Client(client_options)
-                     .get(endpoints["keys"].get<std::string>() + "/admin/audit?limit=200",
-                          {{"Authorization", "Bearer " + trim_newlines(*token)}});
+  if (auto admin = admin_headers_from_file((state / "keys" / "admin-token").string()); admin && endpoints.contains("keys")) {
+    auto audit = http::Client(client_options).get(endpoints["keys"].get<std::string>() + "/admin/audit?limit=200", *admin);
     auto entries = audit && audit->status == 200 ? nlohmann::json::parse(audit->body, nullptr, false) : nlohmann::json();
     int shown = 0;
     if (entries.is_object() && entries.contains("entries") && entries["entries"].is_array()) {

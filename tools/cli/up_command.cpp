@@ -10,6 +10,7 @@
 #include "cloister/http/client.h"
 #include "cloister/redis/client.h"
 #include "cloister/service/tls_identity.h"
+#include "admin_client.h"
 #include "dev_environment.h"
 #include "infer_command.h"
 #include "portal_server.h"
@@ -199,13 +200,11 @@ std::vector<fs::path> demo_model_dirs(const fs::path& models_dir) {
 
 // The admin token a service (cloister-keys, cloister-platform) generated in its state directory.
 Result<http::HeaderList> admin_headers(const fs::path& state) {
-  auto token = service::read_text_file((state / "admin-token").string());
-  if (!token) {
+  auto headers = admin_headers_from_file((state / "admin-token").string());
+  if (!headers) {
     return fail(ErrorCode::unauthenticated, "no admin token in " + (state / "admin-token").string() + " (removed?)");
   }
-  std::string bearer = *token;
-  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
-  return http::HeaderList{{"Authorization", "Bearer " + bearer}};
+  return headers;
 }
 
 // A release policy admitting only this build of `binary` in the sim TEE.
